@@ -1,0 +1,186 @@
+import { describe } from './describe.js';
+import { readHyperparameter, requireBoolean, requireFinite, requireHyperparameter, withDefault, type Hyperparameter } from './hyperparameters.js';
+import type { JsonValue } from './json.js';
+import type { DenseSlotSet, StepScalars } from './kernels/kernel.js';
+import { checkOptionKeys } from './options.js';
+import { OPTIMIZER_OPTION_KEYS, Optimizer, type OptimizerOptions, type UpdatePlan } from './optimizer.js';
+import { configToOptions } from './config.js';
+import type { FloatArray } from './storage.js';
+import type { Variable } from './variable.js';
+
+/** Options of {@link Adam}: the Keras arguments in camelCase (see the README's option table). */
+export interface AdamOptions extends OptimizerOptions {
+  /** Keras `beta_1`: decay of the first moment; a number or a zero-argument function. Default 0.9. */
+  beta1?: Hyperparameter;
+  /** Keras `beta_2`: decay of the second moment; a number or a zero-argument function. Default 0.999. */
+  beta2?: Hyperparameter;
+  /** Keras `epsilon`: "epsilon hat" of the paper unless `adaptiveEpsilon`. Default 1e-7. */
+  epsilon?: number;
+  /** Keras `adaptive_epsilon`: use Algorithm 1's epsilon (the PyTorch form). Default false. */
+  adaptiveEpsilon?: boolean;
+  /** Keras `amsgrad`: divide by the running maximum of v. Default false. */
+  amsgrad?: boolean;
+}
+
+const ADAM_OPTION_KEYS = [...OPTIMIZER_OPTION_KEYS, 'beta1', 'beta2', 'epsilon', 'adaptiveEpsilon', 'amsgrad'];
+
+/** Adam's per-variable state, and the kernel's view of it (reused every step). */
+interface AdamSlots {
+  readonly m: Variable;
+  readonly v: Variable;
+  readonly vhat: Variable | null;
+  readonly set: MutableDenseSet;
+}
+
+type MutableDenseSet = { -readonly [K in keyof DenseSlotSet]: DenseSlotSet[K] };
+
+/**
+ * The Adam optimizer of Keras (tf_keras), exactly: every option of the reference, the same
+ * numbers, and a step that runs in one pass over memory with the compiled kernels.
+ */
+export class Adam extends Optimizer {
+  readonly beta1: Hyperparameter;
+  readonly beta2: Hyperparameter;
+  readonly epsilon: number;
+  readonly adaptiveEpsilon: boolean;
+  readonly amsgrad: boolean;
+
+  private slots: AdamSlots[] = [];
+  private stepBetas = { beta1: 0.9, beta2: 0.999 };
+  /** The dense sets of the last step, reused while the same variables come in the same order. */
+  private lastDense: { sets: DenseSlotSet[][]; indices: number[] } = { sets: [], indices: [] };
+
+  constructor(options: AdamOptions = {}) {
+    checkOptionKeys('Adam', options, ADAM_OPTION_KEYS);
+    super('Adam', options);
+    this.beta1 = requireHyperparameter('Adam: beta1', withDefault(options.beta1, 0.9));
+    this.beta2 = requireHyperparameter('Adam: beta2', withDefault(options.beta2, 0.999));
+    this.epsilon = requireFinite('Adam: epsilon', withDefault(options.epsilon, 1e-7));
+    if (this.epsilon < 0) throw new RangeError(`Adam: epsilon must be >= 0, got ${this.epsilon}`);
+    this.adaptiveEpsilon = requireBoolean('Adam: adaptiveEpsilon', withDefault(options.adaptiveEpsilon, false));
+    this.amsgrad = requireBoolean('Adam: amsgrad', withDefault(options.amsgrad, false));
+    if (typeof this.beta1 === 'number') checkBeta('beta1', this.beta1);
+    if (typeof this.beta2 === 'number') checkBeta('beta2', this.beta2);
+  }
+
+  /**
+   * Builds an Adam from its Keras config: snake_case keys as `getConfig()` and Keras write them
+   * (camelCase keys, as TensorFlow.js passes them, are accepted too).
+   */
+  static fromConfig(config: Record<string, unknown>): Adam {
+    return new Adam(configToOptions(config) as AdamOptions);
+  }
+
+  override getConfig(): Record<string, JsonValue> {
+    return {
+      ...super.getConfig(),
+      beta_1: readHyperparameter('Adam: beta1', this.beta1),
+      beta_2: readHyperparameter('Adam: beta2', this.beta2),
+      epsilon: this.epsilon,
+      amsgrad: this.amsgrad,
+      adaptive_epsilon: this.adaptiveEpsilon,
+    };
+  }
+
+  /**
+   * A gradient buffer for `variable` that lives in kernel memory: fill it and pass it to
+   * `applyGradients` to skip the copy a plain typed array costs with the compiled kernels.
+   * Read `.value` afresh each time (kernel memory may grow).
+   */
+  gradientBuffer(variable: Variable): { readonly value: FloatArray } {
+    const storage = this.kernels.gradientBuffer(variable.dtype, variable.size);
+    return { get value() { return storage.array; } };
+  }
+
+  protected buildSlots(variables: readonly Variable[]): void {
+    this.slots = variables.map((variable) => {
+      const m = this.makeSlot(variable, 'm');
+      const v = this.makeSlot(variable, 'v');
+      const vhat = this.amsgrad ? this.makeSlot(variable, 'vhat') : null;
+      const set: MutableDenseSet = {
+        param: variable.storageRef, grad: variable.value, m: m.storageRef, v: v.storageRef,
+        vhat: vhat === null ? null : vhat.storageRef, average: null, gradScale: 1, decay: 0,
+      };
+      return { m, v, vhat, set };
+    });
+  }
+
+  protected slotVariables(): Variable[] {
+    const interleaved = this.slots.flatMap((s) => [s.m, s.v]);
+    const vhats = this.slots.flatMap((s) => (s.vhat === null ? [] : [s.vhat]));
+    return [...interleaved, ...vhats];
+  }
+
+  protected prepareStep(): void {
+    const beta1 = readHyperparameter('Adam: beta1', this.beta1);
+    const beta2 = readHyperparameter('Adam: beta2', this.beta2);
+    checkBeta('beta1', beta1);
+    checkBeta('beta2', beta2);
+    this.stepBetas = { beta1, beta2 };
+  }
+
+  protected update(plan: UpdatePlan): void {
+    const scalars = this.stepScalars(plan);
+    const byDtype = this.denseSets(plan);
+    for (const sets of byDtype) if (sets.length > 0) this.kernels.denseStep(sets, scalars);
+    for (const update of plan.sparse) {
+      const slots = this.slots[update.index];
+      this.kernels.sparseStep({
+        param: update.variable.storageRef,
+        m: slots.m.storageRef,
+        v: slots.v.storageRef,
+        vhat: slots.vhat === null ? null : slots.vhat.storageRef,
+        average: plan.emaMomentum === null ? null : plan.averages[update.index],
+        decay: update.decay,
+        indices: update.indices,
+        rows: update.rows,
+        rowSize: update.rowSize,
+      }, scalars);
+    }
+  }
+
+  /** Semantics section 2: alpha and the epsilon of step t = iterations + 1. */
+  private stepScalars(plan: UpdatePlan): StepScalars {
+    const t = this.iterations + 1;
+    const { beta1, beta2 } = this.stepBetas;
+    const correction2 = Math.sqrt(1 - Math.pow(beta2, t));
+    return {
+      alpha: (plan.learningRate * correction2) / (1 - Math.pow(beta1, t)),
+      epsilon: this.adaptiveEpsilon ? this.epsilon * correction2 : this.epsilon,
+      oneMinusBeta1: 1 - beta1,
+      oneMinusBeta2: 1 - beta2,
+      amsgrad: this.amsgrad,
+      clipValue: plan.clipValue,
+      emaMomentum: plan.emaMomentum,
+      emaOverwrite: plan.emaOverwrite,
+    };
+  }
+
+  /** The kernel's dense sets, grouped by dtype; the same arrays as last step when the variables repeat. */
+  private denseSets(plan: UpdatePlan): DenseSlotSet[][] {
+    const same = plan.dense.length === this.lastDense.indices.length
+      && plan.dense.every((u, i) => u.index === this.lastDense.indices[i]);
+    for (const update of plan.dense) {
+      const set = this.slots[update.index].set;
+      set.param = update.variable.storageRef;
+      set.grad = update.grad;
+      set.gradScale = update.gradScale;
+      set.decay = update.decay;
+      set.average = plan.emaMomentum === null ? null : plan.averages[update.index];
+    }
+    if (!same) {
+      const float32: DenseSlotSet[] = [];
+      const float64: DenseSlotSet[] = [];
+      for (const update of plan.dense) {
+        (update.variable.dtype === 'float64' ? float64 : float32).push(this.slots[update.index].set);
+      }
+      this.lastDense = { sets: [float32, float64], indices: plan.dense.map((u) => u.index) };
+    }
+    return this.lastDense.sets;
+  }
+}
+
+function checkBeta(name: string, value: number): void {
+  if (!(value >= 0 && value < 1)) throw new RangeError(`Adam: ${name} must be in [0, 1), got ${describe(value)}`);
+}
+

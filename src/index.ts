@@ -1,0 +1,21 @@
+/**
+ * adam-optimizer: the Keras Adam optimizer, complete and exact, on typed arrays.
+ * @packageDocumentation
+ */
+export { Adam, type AdamOptions } from './adam.js';
+export {
+  Optimizer,
+  type OptimizerOptions,
+  type LearningRate,
+  type Gradient,
+  type GradientPair,
+  type WeightDecayExclusion,
+  type VariableStore,
+} from './optimizer.js';
+export { Variable, type VariableOptions, type Constraint } from './variable.js';
+export { IndexedSlices } from './indexed-slices.js';
+export type { Dtype, FloatArray } from './storage.js';
+export type { Hyperparameter } from './hyperparameters.js';
+export type { JsonValue } from './json.js';
+export * as schedules from './schedules/index.js';
+export * as optimizers from './optimizers.js';

@@ -1,0 +1,75 @@
+import type { Dtype, FloatArray, Storage } from '../storage.js';
+
+/** Scalars shared by every variable in one step, computed once by the optimizer. */
+export interface StepScalars {
+  /** lr * sqrt(1 - beta2^t) / (1 - beta1^t) */
+  readonly alpha: number;
+  /** The epsilon added to sqrt(v): epsilon, or epsilon * sqrt(1 - beta2^t) when adaptive. */
+  readonly epsilon: number;
+  readonly oneMinusBeta1: number;
+  readonly oneMinusBeta2: number;
+  readonly amsgrad: boolean;
+  /** When > 0, each (scaled) gradient element is clamped to [-clipValue, clipValue]. */
+  readonly clipValue: number;
+  /** EMA momentum, or null when the optimizer keeps no average. */
+  readonly emaMomentum: number | null;
+  /** After the EMA update, copy each average into its variable. */
+  readonly emaOverwrite: boolean;
+}
+
+/** One variable's part in a dense step. All storages share the variable's dtype. */
+export interface DenseSlotSet {
+  readonly param: Storage;
+  /** The raw gradient (never written to). May be a view into kernel memory. */
+  readonly grad: FloatArray;
+  readonly m: Storage;
+  readonly v: Storage;
+  readonly vhat: Storage | null;
+  readonly average: Storage | null;
+  /** Norm-clipping factor applied to every gradient element (1 when not norm-clipped). */
+  readonly gradScale: number;
+  /** lr * weight_decay, or 0 when this variable is not decayed. */
+  readonly decay: number;
+}
+
+/** One variable's part in a sparse step: rows already clipped and de-duplicated. */
+export interface SparseSlotSet {
+  readonly param: Storage;
+  readonly m: Storage;
+  readonly v: Storage;
+  readonly vhat: Storage | null;
+  readonly average: Storage | null;
+  readonly decay: number;
+  /** Unique row indices, each in [0, rowCount). */
+  readonly indices: Int32Array;
+  /** indices.length * rowSize values, row-major. */
+  readonly rows: FloatArray;
+  readonly rowSize: number;
+}
+
+/**
+ * The arithmetic of one Adam step, and the memory it runs in. The optimizer owns the rules and
+ * their order; a kernel set only computes. Per element, in this order:
+ *   decay:  p -= p * decay
+ *   update: g = clip(g * gradScale); m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2);
+ *           vhat = max(vhat, v) if amsgrad; p -= alpha * m / (sqrt(v or vhat) + eps)
+ *   EMA:    avg = mom * avg + (1 - mom) * p; p = avg if overwrite
+ */
+export interface AdamKernels {
+  readonly name: 'reference' | 'compiled';
+  /** Zero-filled storage of `length` elements in this kernel set's memory. */
+  allocate(dtype: Dtype, length: number): Storage;
+  /** Storage holding a copy of `values` in this kernel set's memory, or `values` itself if it is already there. */
+  place(values: FloatArray): Storage;
+  /** Sum of squares of the elements (accumulated in float64). */
+  sumOfSquares(values: FloatArray): number;
+  /** One fused dense step over many variables of the same dtype. */
+  denseStep(sets: readonly DenseSlotSet[], scalars: StepScalars): void;
+  /** One sparse step: whole-slot decay, row updates, whole-variable update. */
+  sparseStep(set: SparseSlotSet, scalars: StepScalars): void;
+  /**
+   * A gradient buffer for a variable of this dtype and length that lives in kernel memory, so that a
+   * step reads it without a copy. Reference kernels return an ordinary array.
+   */
+  gradientBuffer(dtype: Dtype, length: number): Storage;
+}

@@ -1,0 +1,573 @@
+import { clipByValue, clipnormScale, globalClipnormScale } from './clipping.js';
+import { describe } from './describe.js';
+import {
+  optionalNonNegative,
+  readHyperparameter,
+  requireBoolean,
+  requireFinite,
+  withDefault,
+} from './hyperparameters.js';
+import { IndexedSlices, deduplicateRows } from './indexed-slices.js';
+import type { JsonValue } from './json.js';
+import type { AdamKernels } from './kernels/kernel.js';
+import { selectKernels } from './kernels/select.js';
+import {
+  LearningRateSchedule,
+  isLearningRateSchedule,
+  serialize as serializeSchedule,
+} from './schedules/index.js';
+import { isFloatArray, newFloatArray, type FloatArray, type Storage } from './storage.js';
+import { Variable } from './variable.js';
+
+/** A learning rate: a number, a schedule of the step, or a zero-argument function read every step. */
+export type LearningRate = number | LearningRateSchedule | (() => number);
+
+/** A gradient: a typed array of the variable's dtype and size, or sparse rows. */
+export type Gradient = FloatArray | IndexedSlices;
+
+/** One (gradient, variable) pair; a missing gradient (null/undefined) is dropped with a warning. */
+export type GradientPair = readonly [Gradient | null | undefined, Variable];
+
+/** Options every optimizer takes (Keras base `Optimizer` arguments, camelCase). */
+export interface OptimizerOptions {
+  /** Keras `learning_rate`. Default 0.001. */
+  learningRate?: LearningRate;
+  /** Keras `weight_decay`: decoupled decay `var -= var * weightDecay * lr` before each update. */
+  weightDecay?: number | null;
+  /** Keras `clipnorm`: clip each gradient to this L2 norm. 0 or null: off. */
+  clipnorm?: number | null;
+  /** Keras `clipvalue`: clamp each gradient element to [-clipvalue, clipvalue]. 0 or null: off. */
+  clipvalue?: number | null;
+  /** Keras `global_clipnorm`: clip all gradients together to this global L2 norm. 0 or null: off. */
+  globalClipnorm?: number | null;
+  /** Keras `use_ema`: keep an exponential moving average of each variable. Default false. */
+  useEma?: boolean;
+  /** Keras `ema_momentum`, in [0, 1]. Default 0.99. */
+  emaMomentum?: number;
+  /** Keras `ema_overwrite_frequency`: copy the averages into the variables every N steps. */
+  emaOverwriteFrequency?: number | null;
+  /** Keras `jit_compile`: here, the compiled WebAssembly SIMD kernels (default true). */
+  jitCompile?: boolean;
+  /** Keras `name`: prefix of the state variables' names. */
+  name?: string;
+  /** Keras `mesh` (DTensor). Accepted only as null/undefined: state sharding is not supported. */
+  mesh?: null;
+}
+
+/** Keys of {@link OptimizerOptions}, for unknown-option checks in subclasses. */
+export const OPTIMIZER_OPTION_KEYS = [
+  'learningRate', 'weightDecay', 'clipnorm', 'clipvalue', 'globalClipnorm', 'useEma', 'emaMomentum',
+  'emaOverwriteFrequency', 'jitCompile', 'name', 'mesh',
+] as const;
+
+/** A dense gradient ready for the update: clipping is a factor and a limit the kernel applies. */
+export interface DenseUpdate {
+  readonly index: number;
+  readonly variable: Variable;
+  readonly grad: FloatArray;
+  readonly gradScale: number;
+  readonly decay: number;
+}
+
+/** A sparse gradient ready for the update: rows clipped and de-duplicated. */
+export interface SparseUpdate {
+  readonly index: number;
+  readonly variable: Variable;
+  readonly indices: Int32Array;
+  readonly rows: FloatArray;
+  readonly rowSize: number;
+  readonly decay: number;
+}
+
+/** Everything a subclass needs to run one step's arithmetic, decided by the base pipeline. */
+export interface UpdatePlan {
+  readonly learningRate: number;
+  readonly dense: readonly DenseUpdate[];
+  readonly sparse: readonly SparseUpdate[];
+  /** Element clamp for dense gradients (> 0 when clipvalue applies). */
+  readonly clipValue: number;
+  /** EMA momentum, or null without EMA. */
+  readonly emaMomentum: number | null;
+  readonly emaOverwrite: boolean;
+  /** Averages by build index (empty without EMA). */
+  readonly averages: readonly Storage[];
+}
+
+/** Where weight decay does not apply (Keras `exclude_from_weight_decay`). */
+export interface WeightDecayExclusion {
+  /** Variables excluded by identity. */
+  varList?: readonly Variable[];
+  /** Patterns searched anywhere in a variable's name (a string is a regular expression source). */
+  varNames?: readonly (string | RegExp)[];
+}
+
+/** A store of state arrays keyed "0", "1", ... (Keras `save_own_variables`). */
+export type VariableStore = Record<string, FloatArray | readonly number[]>;
+
+/** A validated, not yet applied, gradient of one variable. */
+interface CheckedPair {
+  readonly index: number;
+  readonly variable: Variable;
+  readonly grad: FloatArray | null;
+  readonly sparse: { indices: Int32Array; rows: FloatArray; rowSize: number } | null;
+}
+
+/**
+ * The Keras base optimizer: learning rate, build, missing gradients, clipping, sparse
+ * de-duplication, decoupled weight decay, EMA, iterations and constraints, in the order of
+ * semantics.md section 1. Subclasses add their state and update rule.
+ */
+export abstract class Optimizer {
+  /** Prefix of state names. */
+  readonly name: string;
+  readonly weightDecay: number | null;
+  readonly clipnorm: number | null;
+  readonly clipvalue: number | null;
+  readonly globalClipnorm: number | null;
+  readonly useEma: boolean;
+  readonly emaMomentum: number;
+  readonly emaOverwriteFrequency: number | null;
+  /** True when the compiled kernels were asked for (they run where WebAssembly SIMD exists). */
+  readonly jitCompile: boolean;
+  /** The kernel set in use. @internal */
+  protected readonly kernels: AdamKernels;
+
+  private learningRateSource: LearningRate;
+  /** The schedule's value at the start of the last step (or at construction). */
+  private scheduledLearningRate: number;
+  private readonly iterationVariable: Variable;
+  private builtVariables: Variable[] | null = null;
+  private readonly indexById = new Map<number, number>();
+  private averageVariables: Variable[] = [];
+  private readonly excludedIds = new Set<number>();
+  private readonly excludedPatterns: RegExp[] = [];
+
+  protected constructor(owner: string, options: OptimizerOptions) {
+    this.name = options.name ?? owner;
+    if (typeof this.name !== 'string') throw new TypeError(`${owner}: name must be a string, got ${describe(options.name)}`);
+    this.weightDecay = options.weightDecay === undefined || options.weightDecay === null
+      ? null
+      : requireFinite(`${owner}: weightDecay`, options.weightDecay);
+    this.clipnorm = optionalNonNegative(`${owner}: clipnorm`, options.clipnorm);
+    this.clipvalue = optionalNonNegative(`${owner}: clipvalue`, options.clipvalue);
+    this.globalClipnorm = optionalNonNegative(`${owner}: globalClipnorm`, options.globalClipnorm);
+    if (this.clipnorm !== null && this.globalClipnorm !== null) {
+      throw new TypeError(
+        `${owner}: clipnorm (${this.clipnorm}) and globalClipnorm (${this.globalClipnorm}) cannot both be set; choose one`,
+      );
+    }
+    this.useEma = requireBoolean(`${owner}: useEma`, withDefault(options.useEma, false));
+    this.emaMomentum = withDefault(options.emaMomentum, 0.99);
+    this.emaOverwriteFrequency = options.emaOverwriteFrequency ?? null;
+    if (this.useEma) {
+      const momentum = requireFinite(`${owner}: emaMomentum`, this.emaMomentum);
+      if (momentum < 0 || momentum > 1) throw new RangeError(`${owner}: emaMomentum must be in [0, 1], got ${momentum}`);
+      const frequency = this.emaOverwriteFrequency;
+      if (frequency !== null && (typeof frequency !== 'number' || !Number.isInteger(frequency) || frequency < 0)) {
+        throw new TypeError(`${owner}: emaOverwriteFrequency must be an integer >= 1 (or null / 0 for never), got ${describe(frequency)}`);
+      }
+    }
+    this.jitCompile = requireBoolean(`${owner}: jitCompile`, withDefault(options.jitCompile, true));
+    if (options.mesh !== undefined && options.mesh !== null) {
+      throw new TypeError(`${owner}: mesh is not supported (state sharding over workers is not implemented), got ${describe(options.mesh)}`);
+    }
+    this.learningRateSource = checkLearningRate(`${owner}: learningRate`, withDefault(options.learningRate, 0.001));
+    this.iterationVariable = new Variable(new Float64Array(1), { name: 'iteration', shape: [] });
+    this.scheduledLearningRate = this.evaluateSchedule(0);
+    this.kernels = selectKernels(this.jitCompile);
+  }
+
+  /** Number of steps taken. Can be replaced only before the optimizer is built. */
+  get iterations(): number {
+    return this.iterationVariable.value[0];
+  }
+
+  set iterations(value: number) {
+    if (this.builtVariables !== null) {
+      throw new Error(`${this.name}: iterations cannot be set after the optimizer is built (got ${describe(value)})`);
+    }
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new TypeError(`${this.name}: iterations must be a non-negative integer, got ${describe(value)}`);
+    }
+    this.iterationVariable.value[0] = value;
+  }
+
+  /**
+   * The current learning rate as a number: for a schedule, its value at the start of the last step
+   * (before any step: at construction); a function is called now. Assigning a number to an
+   * optimizer that has a schedule is a TypeError; assigning a schedule is always allowed.
+   */
+  get learningRate(): number {
+    const source = this.learningRateSource;
+    if (isLearningRateSchedule(source)) return this.scheduledLearningRate;
+    return readHyperparameter(`${this.name}: learningRate`, source);
+  }
+
+  set learningRate(value: LearningRate) {
+    const checked = checkLearningRate(`${this.name}: learningRate`, value);
+    if (!isLearningRateSchedule(checked) && isLearningRateSchedule(this.learningRateSource)) {
+      throw new TypeError(
+        `${this.name}: this optimizer was created with a learning-rate schedule; assign another schedule, not ${describe(value)}`,
+      );
+    }
+    this.learningRateSource = checked;
+    if (isLearningRateSchedule(checked)) this.scheduledLearningRate = this.evaluateSchedule(this.iterations);
+  }
+
+  /** The learning rate as given: a number, a schedule or a function. */
+  get learningRateSchedule(): LearningRate {
+    return this.learningRateSource;
+  }
+
+  /** True once the state exists. */
+  get built(): boolean {
+    return this.builtVariables !== null;
+  }
+
+  /** The name of the kernel set that runs the steps: 'compiled' or 'reference'. */
+  get kernelName(): 'compiled' | 'reference' {
+    return this.kernels.name;
+  }
+
+  /**
+   * Creates the state for these variables (first call only; later calls do nothing). Called by
+   * the first `applyGradients` with every variable it was given.
+   */
+  build(variables: readonly Variable[]): void {
+    if (this.builtVariables !== null) return;
+    const list: Variable[] = [];
+    for (const variable of variables) {
+      if (!(variable instanceof Variable)) throw new TypeError(`${this.name}: build expects Variables, got ${describe(variable)}`);
+      if (this.indexById.has(variable.id)) continue;
+      this.indexById.set(variable.id, list.length);
+      list.push(variable);
+    }
+    for (const variable of list) variable.placeIn(this.kernels);
+    this.averageVariables = this.useEma
+      ? list.map((v) => this.makeSlot(v, 'average', v.value))
+      : [];
+    this.buildSlots(list);
+    this.builtVariables = list;
+  }
+
+  /** Exclude variables from weight decay, by identity or by name pattern. Only before build. */
+  excludeFromWeightDecay(exclusion: WeightDecayExclusion = {}): void {
+    if (this.builtVariables !== null) {
+      throw new Error(`${this.name}: excludeFromWeightDecay must be called before the optimizer is built (before the first step)`);
+    }
+    for (const variable of exclusion.varList ?? []) {
+      if (!(variable instanceof Variable)) throw new TypeError(`${this.name}: excludeFromWeightDecay varList must hold Variables, got ${describe(variable)}`);
+      this.excludedIds.add(variable.id);
+    }
+    for (const pattern of exclusion.varNames ?? []) {
+      if (pattern instanceof RegExp) this.excludedPatterns.push(new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')));
+      else if (typeof pattern === 'string') this.excludedPatterns.push(new RegExp(pattern));
+      else throw new TypeError(`${this.name}: excludeFromWeightDecay varNames must hold strings or RegExps, got ${describe(pattern)}`);
+    }
+  }
+
+  /**
+   * One optimizer step over (gradient, variable) pairs; returns the new `iterations`. The whole
+   * step is validated before anything changes: on error, no variable, slot or counter moves.
+   */
+  applyGradients(pairs: Iterable<GradientPair>): number {
+    const list = Array.isArray(pairs) ? (pairs as readonly GradientPair[]) : [...pairs];
+    const learningRate = this.learningRateForStep();
+    if (list.length === 0) return this.iterations;
+    list.forEach((pair, i) => this.checkPairShape(pair, i));
+    this.build(list.map((pair) => pair[1]));
+    const present = this.dropMissing(list);
+    const checked = present.map((pair) => this.checkPair(pair));
+    this.checkNoDuplicates(checked);
+    this.prepareStep(learningRate);
+
+    // Nothing has changed so far except the remembered learning rate; from here on the step applies.
+    if (isLearningRateSchedule(this.learningRateSource)) this.scheduledLearningRate = learningRate;
+    const plan = this.plan(checked, learningRate);
+    this.update(plan);
+    this.iterationVariable.value[0] += 1;
+    for (const { variable } of checked) applyConstraint(variable);
+    return this.iterations;
+  }
+
+  /** With EMA on, overwrites each variable with its average; otherwise does nothing. */
+  finalizeVariableValues(variables: readonly Variable[]): void {
+    if (!this.useEma || this.builtVariables === null) return;
+    for (const variable of variables) {
+      const index = this.indexById.get(variable.id);
+      if (index === undefined) continue;
+      variable.assign(this.averageVariables[index].value);
+    }
+  }
+
+  /** The state, in build order: iteration, averages (EMA), then the subclass's slots. */
+  get variables(): Variable[] {
+    return [this.iterationVariable, ...this.averageVariables, ...this.slotVariables()];
+  }
+
+  /** Copies of every state array, in the order of `variables`. */
+  getWeights(): FloatArray[] {
+    return this.variables.map((v) => v.read());
+  }
+
+  /** Replaces the whole state; refused (changing nothing) before build, or on a count or size mismatch. */
+  setWeights(weights: readonly (FloatArray | readonly number[])[]): void {
+    this.assignState(weights, 'setWeights');
+  }
+
+  /** Writes each state array into `store` under "0", "1", ... (Keras `save_own_variables`). */
+  saveOwnVariables(store: VariableStore): void {
+    this.variables.forEach((v, i) => {
+      store[String(i)] = v.read();
+    });
+  }
+
+  /** Reads the state written by `saveOwnVariables`; refused (changing nothing) on mismatch. */
+  loadOwnVariables(store: VariableStore): void {
+    if (store === null || typeof store !== 'object') throw new TypeError(`${this.name}: loadOwnVariables expects a store object, got ${describe(store)}`);
+    const keys = Object.keys(store);
+    const expected = this.variables.length;
+    if (this.builtVariables !== null && keys.length !== expected) {
+      throw new Error(`${this.name}: loadOwnVariables expects ${expected} entries, the store has ${keys.length}`);
+    }
+    const weights = keys.map((_, i) => {
+      const entry = store[String(i)];
+      if (entry === undefined) throw new Error(`${this.name}: loadOwnVariables: the store has no entry "${i}"`);
+      return entry;
+    });
+    this.assignState(weights, 'loadOwnVariables');
+  }
+
+  /** Keras-form config (snake_case, JSON-safe). */
+  getConfig(): Record<string, JsonValue> {
+    return {
+      name: this.name,
+      weight_decay: this.weightDecay,
+      clipnorm: this.clipnorm,
+      global_clipnorm: this.globalClipnorm,
+      clipvalue: this.clipvalue,
+      use_ema: this.useEma,
+      ema_momentum: this.emaMomentum,
+      ema_overwrite_frequency: this.emaOverwriteFrequency,
+      jit_compile: this.jitCompile,
+      is_legacy_optimizer: false,
+      learning_rate: this.serializeLearningRate(),
+    };
+  }
+
+  /** Creates the subclass's state for the variables (in order). */
+  protected abstract buildSlots(variables: readonly Variable[]): void;
+
+  /** The subclass's state variables, in build order. */
+  protected abstract slotVariables(): Variable[];
+
+  /** Reads and checks per-step hyperparameters; throws before anything changes. */
+  protected abstract prepareStep(learningRate: number): void;
+
+  /** Runs the arithmetic of one step. */
+  protected abstract update(plan: UpdatePlan): void;
+
+  /** A state variable shaped like `variable`, in kernel memory, zero-filled or holding `initial`. */
+  protected makeSlot(variable: Variable, slotName: string, initial?: FloatArray): Variable {
+    const storage = this.kernels.allocate(variable.dtype, variable.size);
+    if (initial !== undefined) storage.array.set(initial);
+    return Variable.fromStorage(storage, { name: `${this.name}/${slotName}/${variable.name}`, shape: variable.shape });
+  }
+
+  private serializeLearningRate(): JsonValue {
+    const source = this.learningRateSource;
+    if (isLearningRateSchedule(source)) return serializeSchedule(source) as unknown as JsonValue;
+    return readHyperparameter(`${this.name}: learningRate`, source);
+  }
+
+  private evaluateSchedule(step: number): number {
+    const source = this.learningRateSource;
+    if (!isLearningRateSchedule(source)) return NaN;
+    return readHyperparameter(`${this.name}: learningRate schedule at step ${step}`, () => source.call(step));
+  }
+
+  /** Step 1: the learning rate of this step (a schedule at the pre-increment iterations). */
+  private learningRateForStep(): number {
+    const source = this.learningRateSource;
+    if (isLearningRateSchedule(source)) return this.evaluateSchedule(this.iterations);
+    return readHyperparameter(`${this.name}: learningRate`, source);
+  }
+
+  private checkPairShape(pair: GradientPair, i: number): void {
+    if (!Array.isArray(pair) || pair.length !== 2 || !(pair[1] instanceof Variable)) {
+      throw new TypeError(`${this.name}: applyGradients expects [gradient, Variable] pairs; entry ${i} is ${describe(pair)}`);
+    }
+  }
+
+  /** Step 4: drop pairs without a gradient, with a warning; all missing is an error. */
+  private dropMissing(list: readonly GradientPair[]): GradientPair[] {
+    const present = list.filter((pair) => pair[0] !== null && pair[0] !== undefined);
+    const missing = list.filter((pair) => pair[0] === null || pair[0] === undefined).map((pair) => pair[1].name);
+    if (present.length === 0) {
+      throw new Error(`${this.name}: no gradients provided for any variable: ${missing.map((n) => `'${n}'`).join(', ')}`);
+    }
+    if (missing.length > 0) {
+      const message = `${this.name}: gradients do not exist for variables ${missing.map((n) => `'${n}'`).join(', ')}; they are not updated`;
+      console.warn(message);
+    }
+    return present;
+  }
+
+  private checkPair([grad, variable]: GradientPair): CheckedPair {
+    const index = this.indexById.get(variable.id);
+    if (index === undefined) {
+      throw new Error(`${this.name}: variable '${variable.name}' is not one the optimizer was built for; create a new optimizer for a new set of variables`);
+    }
+    if (grad instanceof IndexedSlices) return { index, variable, grad: null, sparse: this.checkSparse(grad, variable) };
+    if (!isFloatArray(grad)) {
+      throw new TypeError(`${this.name}: the gradient of '${variable.name}' must be a ${arrayTypeName(variable)} or IndexedSlices, got ${describe(grad)}`);
+    }
+    if (!(variable.dtype === 'float64' ? grad instanceof Float64Array : grad instanceof Float32Array)) {
+      throw new TypeError(`${this.name}: the gradient of '${variable.name}' (${variable.dtype}) must be a ${arrayTypeName(variable)}, got ${describe(grad)}`);
+    }
+    if (grad.length !== variable.size) {
+      throw new RangeError(`${this.name}: the gradient of '${variable.name}' has ${grad.length} values, the variable has ${variable.size} (shape [${variable.shape.join(', ')}])`);
+    }
+    return { index, variable, grad, sparse: null };
+  }
+
+  private checkSparse(slices: IndexedSlices, variable: Variable): CheckedPair['sparse'] {
+    const where = `the sparse gradient of '${variable.name}'`;
+    if (variable.shape.length < 1) throw new TypeError(`${this.name}: ${where}: a scalar variable cannot take row updates`);
+    const rowCount = variable.shape[0];
+    const rowSize = variable.size / Math.max(rowCount, 1);
+    if (slices.rowSize !== rowSize || slices.denseShape[0] !== rowCount) {
+      throw new RangeError(`${this.name}: ${where} has dense shape [${slices.denseShape.join(', ')}], the variable has shape [${variable.shape.join(', ')}]`);
+    }
+    const values = slices.values;
+    if (isFloatArray(values) && values.constructor !== variable.value.constructor) {
+      throw new TypeError(`${this.name}: ${where} (${variable.dtype}) must hold a ${arrayTypeName(variable)}, got ${describe(values)}`);
+    }
+    if (values.length !== slices.indices.length * rowSize) {
+      throw new RangeError(`${this.name}: ${where} has ${values.length} values for ${slices.indices.length} rows of ${rowSize}`);
+    }
+    for (let i = 0; i < slices.indices.length; i++) {
+      const index = slices.indices[i];
+      if (index < 0 || index >= rowCount) {
+        throw new RangeError(`${this.name}: ${where} has index ${index} at position ${i}, outside [0, ${rowCount})`);
+      }
+    }
+    const rows = newFloatArray(variable.dtype, values.length);
+    for (let i = 0; i < rows.length; i++) {
+      const x = values[i];
+      if (typeof x !== 'number') throw new TypeError(`${this.name}: ${where} value ${i} is not a number: ${describe(x)}`);
+      rows[i] = x;
+    }
+    return { indices: slices.indices, rows, rowSize };
+  }
+
+  private checkNoDuplicates(checked: readonly CheckedPair[]): void {
+    const seen = new Set<number>();
+    for (const { index, variable } of checked) {
+      if (seen.has(index)) throw new Error(`${this.name}: variable '${variable.name}' appears twice in one applyGradients call`);
+      seen.add(index);
+    }
+  }
+
+  /** Steps 5-7 and 9 decided as data: clipping factors, de-duplicated rows, decay factors, EMA. */
+  private plan(checked: readonly CheckedPair[], learningRate: number): UpdatePlan {
+    const clip = this.clippingFactors(checked);
+    const dense: DenseUpdate[] = [];
+    const sparse: SparseUpdate[] = [];
+    checked.forEach((pair, i) => {
+      const decay = this.decayFactor(pair.variable, learningRate);
+      if (pair.grad !== null) {
+        dense.push({ index: pair.index, variable: pair.variable, grad: pair.grad, gradScale: clip.scales[i], decay });
+        return;
+      }
+      const { indices, rows, rowSize } = pair.sparse!;
+      clipRows(rows, clip.scales[i], clip.clipValue);
+      const unique = deduplicateRows(indices, rows, rowSize);
+      sparse.push({ index: pair.index, variable: pair.variable, indices: unique.indices, rows: unique.rows, rowSize, decay });
+    });
+    const frequency = this.emaOverwriteFrequency;
+    return {
+      learningRate,
+      dense,
+      sparse,
+      clipValue: clip.clipValue,
+      emaMomentum: this.useEma ? this.emaMomentum : null,
+      emaOverwrite: this.useEma && frequency !== null && frequency > 0 && (this.iterations + 1) % frequency === 0,
+      averages: this.averageVariables.map((v) => v.storageRef),
+    };
+  }
+
+  /** Step 5: at most one clipping rule, clipnorm > global_clipnorm > clipvalue. */
+  private clippingFactors(checked: readonly CheckedPair[]): { scales: number[]; clipValue: number } {
+    const sumsOfSquares = (): number[] =>
+      checked.map((pair) => this.kernels.sumOfSquares(pair.grad ?? pair.sparse!.rows));
+    if (this.clipnorm !== null && this.clipnorm > 0) {
+      const limit = this.clipnorm;
+      return { scales: sumsOfSquares().map((s) => clipnormScale(Math.sqrt(s), limit)), clipValue: 0 };
+    }
+    if (this.globalClipnorm !== null && this.globalClipnorm > 0) {
+      const globalNorm = Math.sqrt(sumsOfSquares().reduce((a, b) => a + b, 0));
+      const scale = globalClipnormScale(globalNorm, this.globalClipnorm);
+      return { scales: checked.map(() => scale), clipValue: 0 };
+    }
+    const clipValue = this.clipvalue !== null && this.clipvalue > 0 ? this.clipvalue : 0;
+    return { scales: checked.map(() => 1), clipValue };
+  }
+
+  /** Step 7: the factor of `var -= var * weight_decay * lr`, or 0 for excluded variables. */
+  private decayFactor(variable: Variable, learningRate: number): number {
+    if (this.weightDecay === null || this.excludedIds.has(variable.id)) return 0;
+    if (this.excludedPatterns.some((pattern) => pattern.test(variable.name))) return 0;
+    return this.weightDecay * learningRate;
+  }
+
+  private assignState(weights: readonly (FloatArray | readonly number[])[], what: string): void {
+    if (this.builtVariables === null) {
+      throw new Error(`${this.name}: ${what} needs a built optimizer (call build(variables) or take a step first)`);
+    }
+    const targets = this.variables;
+    if (!Array.isArray(weights) || weights.length !== targets.length) {
+      throw new Error(`${this.name}: ${what} expects ${targets.length} arrays (${targets.map((v) => v.name).join(', ')}), got ${Array.isArray(weights) ? weights.length : describe(weights)}`);
+    }
+    weights.forEach((w, i) => {
+      const target = targets[i];
+      if (!isFloatArray(w) && !Array.isArray(w)) throw new TypeError(`${this.name}: ${what}: entry ${i} ('${target.name}') must be an array, got ${describe(w)}`);
+      if (w.length !== target.size) {
+        throw new RangeError(`${this.name}: ${what}: entry ${i} ('${target.name}') has ${w.length} values, expected ${target.size} (shape [${target.shape.join(', ')}])`);
+      }
+      for (let j = 0; j < w.length; j++) {
+        if (typeof w[j] !== 'number') throw new TypeError(`${this.name}: ${what}: entry ${i} ('${target.name}') value ${j} is not a number: ${describe(w[j])}`);
+      }
+    });
+    const iteration = weights[0][0];
+    if (!Number.isInteger(iteration) || iteration < 0) {
+      throw new RangeError(`${this.name}: ${what}: the iteration count must be a non-negative integer, got ${iteration}`);
+    }
+    weights.forEach((w, i) => targets[i].assign(w));
+    if (isLearningRateSchedule(this.learningRateSource)) this.scheduledLearningRate = this.evaluateSchedule(this.iterations);
+  }
+}
+
+function checkLearningRate(what: string, value: unknown): LearningRate {
+  if (isLearningRateSchedule(value)) return value;
+  if (typeof value === 'function') {
+    if (value.length !== 0) throw new TypeError(`${what} must be a number, a schedule or a zero-argument function, got a function of ${value.length} arguments`);
+    return value as () => number;
+  }
+  return requireFinite(what, value);
+}
+
+function arrayTypeName(variable: Variable): string {
+  return variable.dtype === 'float64' ? 'Float64Array' : 'Float32Array';
+}
+
+/** Clipping applied to sparse rows before de-duplication (the reference clips the raw slices). */
+function clipRows(rows: FloatArray, scale: number, clipValue: number): void {
+  if (scale !== 1) for (let i = 0; i < rows.length; i++) rows[i] *= scale;
+  if (clipValue > 0) for (let i = 0; i < rows.length; i++) rows[i] = clipByValue(rows[i], clipValue);
+}
+
+function applyConstraint(variable: Variable): void {
+  if (variable.constraint === null) return;
+  variable.assign(variable.constraint(variable.value));
+}
