@@ -1,11 +1,8 @@
 import { describe } from '../describe.js';
 
-/**
- * Checks shared by the schedule constructors, `fromConfig` and `call`.
- *
- * Every message starts with the schedule's class name and names the camelCase option and the bad
- * value, so a user who mistyped one field of a long config can find it at once.
- */
+// Checks shared by the schedule constructors, `fromConfig` and `call`. Every message starts with
+// the schedule's class name and names the camelCase option and the bad value, so a user who
+// mistyped one field of a long config can find it at once.
 
 /**
  * Checks that `options` is a plain object whose keys are all in `allowed`.
