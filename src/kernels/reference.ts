@@ -1,3 +1,4 @@
+import { clipByValue } from '../clipping.js';
 import { HeapStorage, newFloatArray, type Dtype, type FloatArray, type Storage } from '../storage.js';
 import type { AdamKernels, DenseSlotSet, SparseSlotSet, StepScalars } from './kernel.js';
 
@@ -78,8 +79,7 @@ function applyDecay(p: FloatArray, decay: number): void {
 }
 
 function clipValue(g: number, limit: number): number {
-  if (limit > 0) return Math.min(Math.max(g, -limit), limit);
-  return g;
+  return limit > 0 ? clipByValue(g, limit) : g;
 }
 
 /** AMSGrad: vhat = max(vhat, v); the update then divides by vhat instead of v. */
