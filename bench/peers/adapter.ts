@@ -1,0 +1,46 @@
+/**
+ * The project's TensorFlow.js adapter against tf.train.adam, through `bench/tfjs-adapter.ts`
+ * (written separately): `benchTfjsAdapter(backend, sizes, steps)` resolves to
+ * `{ ours, tfjs }`, read here as parameters per second of each.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import type { ChildTask, PeerResult } from '../workloads.js';
+
+export type BenchTfjsAdapter = (
+  backend: 'cpu' | 'wasm',
+  sizes: number[],
+  steps: number,
+) => Promise<{ ours: number; tfjs: number }>;
+
+/** Path of the adapter benchmark module, whether or not it exists. */
+export function adapterModulePath(): string {
+  return fileURLToPath(new URL('../tfjs-adapter.ts', import.meta.url));
+}
+
+export function adapterAvailable(): boolean {
+  return existsSync(adapterModulePath());
+}
+
+export async function runAdapter(task: ChildTask): Promise<PeerResult[]> {
+  const w = task.workload;
+  const backend = task.peer === 'adapter-wasm' ? 'wasm' : 'cpu';
+  // A computed specifier: the module may not exist when this file is type-checked.
+  const mod = (await import(pathToFileURL(adapterModulePath()).href)) as { benchTfjsAdapter?: BenchTfjsAdapter };
+  if (typeof mod.benchTfjsAdapter !== 'function') throw new Error('bench/tfjs-adapter.ts does not export benchTfjsAdapter');
+  const sizes = new Array<number>(w.count).fill(w.size);
+  const steps = task.adapterSteps ?? 2;
+  const { ours, tfjs } = await mod.benchTfjsAdapter(backend, sizes, steps);
+  // The adapter module times `steps` of ours and max(1, steps / 4) of tf.train.adam, once each.
+  const theirSteps = Math.max(1, Math.floor(steps / 4));
+  const single = (median: number, n: number) => ({ median, min: median, max: median, reps: 1, stepsPerRep: n });
+  const note = 'one timing, by bench/tfjs-adapter.ts';
+  return [
+    {
+      workload: w.id, key: `adapter-ours-${backend}`, label: `adapter: ours via tfjs (${backend})`,
+      rate: single(ours, steps), note, adapterRatio: ours / tfjs,
+    },
+    { workload: w.id, key: `adapter-tfjs-${backend}`, label: `adapter: tf.train.adam (${backend})`, rate: single(tfjs, theirSteps), note },
+  ];
+}
