@@ -1,0 +1,97 @@
+/**
+ * Benchmark helper: the TensorFlow.js adapter (`adam-optimizer/tfjs`) against TensorFlow.js' own
+ * `tf.train.adam`, on the same backend, variables and gradients. Self-contained: `bench/run.ts`
+ * calls {@link benchTfjsAdapter} in a child process.
+ *
+ *   node --import tsx bench/tfjs-adapter.ts [cpu|wasm] [size,size,...|16M|4096x1K] [steps]
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { Adam } from '../src/tfjs/index.js';
+
+let wasmPathsSet = false;
+
+async function useBackend(backend: 'cpu' | 'wasm'): Promise<void> {
+  tf.enableProdMode();
+  if (backend === 'wasm' && !wasmPathsSet) {
+    const pkg = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
+    setWasmPaths(path.join(path.dirname(pkg), 'dist') + path.sep);
+    wasmPathsSet = true;
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`benchTfjsAdapter: the ${backend} backend did not start`);
+  await tf.ready();
+}
+
+/** Seconds taken by `steps` calls of `step`. */
+function time(step: () => void, steps: number): number {
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  return (performance.now() - start) / 1000;
+}
+
+/** Rounds of timing, each side once per round, alternating; the fastest round of each side counts. */
+const ROUNDS = 3;
+/** No new round starts after this many seconds (the first always runs). */
+const BUDGET_SECONDS = 30;
+
+/**
+ * Times `steps` steps of the adapter's Adam and of `tf.train.adam` (a quarter as many, at least
+ * one: it is much slower) on `backend`, one variable per entry of `sizes` (float32, that many
+ * elements), with fixed gradients. Each side first takes one untimed step (which builds its
+ * state); then up to three rounds alternate between the two sides, and the fastest round of each
+ * counts (the machine may be shared). Each step runs in `tf.tidy`, as `model.fit` runs it, with
+ * default options (`jitCompile: true`: the compiled kernels where they are available). Returns
+ * parameters updated per second (`sum(sizes) * steps / seconds`) for both.
+ */
+export async function benchTfjsAdapter(backend: 'cpu' | 'wasm', sizes: number[], steps: number): Promise<{ ours: number; tfjs: number }> {
+  if (!(steps >= 1) || !Number.isInteger(steps)) throw new RangeError(`benchTfjsAdapter: steps must be a positive integer, got ${steps}`);
+  await useBackend(backend);
+  const params = sizes.reduce((a, b) => a + b, 0);
+  const variables = sizes.map((n, i) => tf.variable(tf.fill([n], 0.5 + (i % 7) * 0.01), true, `bench_tfjs_adapter/${i}`));
+  const grads: tf.NamedTensorMap = {};
+  variables.forEach((v, i) => {
+    grads[v.name] = tf.tidy(() => tf.sin(tf.add(tf.range(0, v.size, 1, 'float32'), i)));
+  });
+  const ours = new Adam({ learningRate: 1e-3 });
+  const theirs: tf.Optimizer = tf.train.adam(1e-3);
+  const theirSteps = Math.max(1, Math.floor(steps / 4));
+  const oursStep = () => tf.tidy(() => ours.applyGradients(grads));
+  const theirStep = () => tf.tidy(() => theirs.applyGradients(grads));
+  try {
+    oursStep();
+    theirStep();
+    let oursBest = Infinity;
+    let theirBest = Infinity;
+    const start = performance.now();
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round > 0 && (performance.now() - start) / 1000 > BUDGET_SECONDS) break;
+      oursBest = Math.min(oursBest, time(oursStep, steps));
+      theirBest = Math.min(theirBest, time(theirStep, theirSteps));
+    }
+    return { ours: (params * steps) / oursBest, tfjs: (params * theirSteps) / theirBest };
+  } finally {
+    ours.dispose();
+    theirs.dispose();
+    tf.dispose(variables);
+    tf.dispose(Object.values(grads));
+  }
+}
+
+function parseSizes(arg: string | undefined): number[] {
+  if (arg === undefined || arg === '16M') return [16 << 20];
+  if (arg === '4096x1K') return new Array<number>(4096).fill(1024);
+  return arg.split(',').map(Number);
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const backend = (process.argv[2] ?? 'cpu') as 'cpu' | 'wasm';
+  const sizes = parseSizes(process.argv[3]);
+  const steps = Number(process.argv[4] ?? 4);
+  const { ours, tfjs } = await benchTfjsAdapter(backend, sizes, steps);
+  const m = (x: number) => `${(x / 1e6).toFixed(1)} M params/s`;
+  console.log(`${backend}, ${sizes.length} x ${sizes[0]}: adapter ${m(ours)}, tf.train.adam ${m(tfjs)}, ${(ours / tfjs).toFixed(1)}x`);
+}

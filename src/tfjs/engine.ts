@@ -1,0 +1,35 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { GradientPair } from './gradients.js';
+
+/** A state array handed out by `getWeights`: a new tensor the optimizer owns. */
+export interface NamedState {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+/**
+ * Runs the steps of one optimizer and holds its state: {@link KernelEngine} on typed arrays,
+ * {@link TensorEngine} as tensor ops. Both follow semantics.md section 1 and 2 and lay the state
+ * out in the same Keras order, so saved state moves between them.
+ */
+export interface StepEngine {
+  readonly kind: 'kernels' | 'tensor-ops';
+  /** Creates the state of these variables, in this order (first call only). */
+  build(variables: readonly tf.Variable[]): void;
+  /** Whether the engine holds state for `variable`. */
+  has(variable: tf.Variable): boolean;
+  /** One step; the pairs are checked (shapes, dtypes, known variables) by the caller. */
+  apply(pairs: readonly GradientPair[]): void;
+  /** With EMA, overwrites these variables with their averages. */
+  finalize(variables: readonly tf.Variable[]): void;
+  /** New tensors holding the state in Keras order, the iteration count first (int32, named 'iter'). */
+  snapshot(): NamedState[];
+  /** Replaces the whole state (iteration count first), all or nothing. */
+  load(arrays: readonly Float32Array[]): void;
+  /** The learning rate of the last step (meaningful for schedules). */
+  readonly lastLearningRate: number | null;
+  /** Re-reads a schedule after the learning rate was replaced. */
+  refreshSchedule(): void;
+  /** Frees what the engine holds. */
+  dispose(): void;
+}

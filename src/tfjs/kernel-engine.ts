@@ -1,0 +1,125 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Adam as CoreAdam } from '../adam.js';
+import type { FloatArray } from '../storage.js';
+import { Variable } from '../variable.js';
+import type { NamedState, StepEngine } from './engine.js';
+import type { GradientPair } from './gradients.js';
+import { ITERATION_NAME } from './state.js';
+import { tensorFrom, viewFloat32 } from './tensor-io.js';
+
+/** A TensorFlow.js variable and the core variable that mirrors it. */
+interface Entry {
+  readonly variable: tf.Variable;
+  readonly core: Variable;
+  /** The variable's `dataId` when the core copy last equalled it; another one means it was assigned from outside. */
+  synced: object | null;
+}
+
+/**
+ * Steps on typed arrays, through the core optimizer and its kernels (for the cpu and wasm
+ * backends). Each TensorFlow.js variable is mirrored by a core variable, keyed by the variable
+ * object. Per step and variable: the gradient is read in place where the backend allows it (cpu:
+ * its own array; wasm: a heap view), the core runs the whole step (clipping, weight decay, update,
+ * EMA) on all variables at once, and each updated variable gets one new tensor, copied from the
+ * core's values. The core copy is refreshed from the variable only when the variable was assigned
+ * from outside since the last step (its `dataId` changed).
+ */
+export class KernelEngine implements StepEngine {
+  readonly kind = 'kernels' as const;
+  private readonly entries = new Map<tf.Variable, Entry>();
+
+  constructor(
+    private readonly core: CoreAdam,
+    private readonly excluded: ReadonlySet<tf.Variable>,
+  ) {}
+
+  get lastLearningRate(): number | null {
+    return null;
+  }
+
+  refreshSchedule(): void {
+    // The core keeps its own schedule value.
+  }
+
+  build(variables: readonly tf.Variable[]): void {
+    if (this.core.built) return;
+    const entries: Entry[] = [];
+    for (const variable of variables) {
+      if (this.entries.has(variable)) continue;
+      const values = viewFloat32(variable, `variable '${variable.name}'`).slice();
+      const entry: Entry = { variable, core: new Variable(values, { name: variable.name, shape: variable.shape }), synced: variable.dataId };
+      this.entries.set(variable, entry);
+      entries.push(entry);
+    }
+    const excluded = entries.filter((e) => this.excluded.has(e.variable)).map((e) => e.core);
+    if (excluded.length > 0) this.core.excludeFromWeightDecay({ varList: excluded });
+    this.core.build(entries.map((e) => e.core));
+  }
+
+  has(variable: tf.Variable): boolean {
+    return this.entries.has(variable);
+  }
+
+  apply(pairs: readonly GradientPair[]): void {
+    const corePairs: [FloatArray | null, Variable][] = [];
+    const updated: Entry[] = [];
+    for (const { variable, grad } of pairs) {
+      const entry = this.entries.get(variable)!;
+      this.sync(entry);
+      corePairs.push([grad === null ? null : viewFloat32(grad, `the gradient of '${variable.name}'`), entry.core]);
+      if (grad !== null) updated.push(entry);
+    }
+    // The views above stay valid: nothing allocates TensorFlow.js memory until the step is done.
+    this.core.applyGradients(corePairs);
+    this.writeBack(updated);
+  }
+
+  finalize(variables: readonly tf.Variable[]): void {
+    if (!this.core.useEma || !this.core.built) return;
+    const entries = variables.map((v) => this.entries.get(v)).filter((e): e is Entry => e !== undefined);
+    this.core.finalizeVariableValues(entries.map((e) => e.core));
+    this.writeBack(entries);
+  }
+
+  snapshot(): NamedState[] {
+    return tf.tidy(() => {
+      const [iteration, ...slots] = this.core.variables;
+      return [
+        { name: ITERATION_NAME, tensor: tf.scalar(iteration.value[0], 'int32') },
+        ...slots.map((v) => ({ name: v.name, tensor: tensorFrom(toFloat32(v.value), v.shape) })),
+      ];
+    }) as NamedState[];
+  }
+
+  load(arrays: readonly Float32Array[]): void {
+    const [iteration, ...slots] = arrays;
+    this.core.setWeights([Float64Array.of(iteration[0]), ...slots]);
+  }
+
+  dispose(): void {
+    // Core storage is ordinary memory, or kernel memory the core gives back if it knows how.
+    (this.core as unknown as { dispose?: () => void }).dispose?.();
+    this.entries.clear();
+  }
+
+  /** Refreshes the core copy if the variable was assigned from outside since the last step. */
+  private sync(entry: Entry): void {
+    if (entry.variable.dataId === entry.synced) return;
+    entry.core.assign(viewFloat32(entry.variable, `variable '${entry.variable.name}'`));
+    entry.synced = entry.variable.dataId;
+  }
+
+  /** One new tensor per variable, copied from the core's values. */
+  private writeBack(entries: readonly Entry[]): void {
+    tf.tidy(() => {
+      for (const entry of entries) {
+        entry.variable.assign(tensorFrom(entry.core.value as Float32Array, entry.variable.shape));
+        entry.synced = entry.variable.dataId;
+      }
+    });
+  }
+}
+
+function toFloat32(values: FloatArray): Float32Array {
+  return values instanceof Float32Array ? values : Float32Array.from(values);
+}

@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { AdamOptions as CoreAdamOptions } from '../adam.js';
+import { describe } from '../describe.js';
+import type { LearningRate } from '../optimizer.js';
+
+/**
+ * Where a step runs. `'kernels'`: the core's kernels on typed arrays (gradients read with
+ * `dataSync`, variables written back once per step). `'tensor-ops'`: the same arithmetic as
+ * TensorFlow.js ops inside one `tidy`, so that nothing leaves the device. `'auto'` picks
+ * `'kernels'` on the `cpu` and `wasm` backends and `'tensor-ops'` on every other backend
+ * (webgl, webgpu, tensorflow), once, when the optimizer is built.
+ */
+export type Execution = 'auto' | 'kernels' | 'tensor-ops';
+
+/** A learning rate as the TensorFlow.js adapter accepts it. */
+export type TfjsLearningRate = LearningRate | tf.Scalar;
+
+/**
+ * Options of the TensorFlow.js {@link Adam}: the core's options (the Keras arguments in camelCase,
+ * same defaults) with two differences: `learningRate` may also be a `tf.Scalar`, and two options
+ * exist only here.
+ */
+export interface AdamOptions extends Omit<CoreAdamOptions, 'learningRate'> {
+  /**
+   * Keras `learning_rate`. Default 0.001. Besides a number, a schedule or a zero-argument function,
+   * a one-element tensor: a `tf.Variable` is read at every step (so `lr.assign(tf.scalar(x))`
+   * changes the rate; on GPU backends that is one scalar read-back per step); any other tensor is
+   * immutable and is read once, here.
+   */
+  learningRate?: TfjsLearningRate;
+  /**
+   * Adapter-only. With `useEma`, overwrite the model's trainable weights with their moving
+   * averages when `model.fit` / `fitDataset` ends (as Keras' `fit()` does). Default true. Not
+   * saved in the config.
+   */
+  finalizeEmaOnFitEnd?: boolean;
+  /** Adapter-only. Where steps run; see {@link Execution}. Default `'auto'`. Not saved in the config. */
+  execution?: Execution;
+}
+
+const EXECUTIONS: readonly Execution[] = ['auto', 'kernels', 'tensor-ops'];
+
+/** The core's options and the adapter-only ones, checked. */
+export interface SplitOptions {
+  readonly core: CoreAdamOptions;
+  readonly finalizeEmaOnFitEnd: boolean;
+  readonly execution: Execution;
+}
+
+/** Splits the adapter's options into the core's and the adapter-only ones. */
+export function splitOptions(options: AdamOptions): SplitOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`Adam: options must be an object, got ${describe(options)}`);
+  }
+  const { finalizeEmaOnFitEnd = true, execution = 'auto', learningRate, ...rest } = options;
+  if (typeof finalizeEmaOnFitEnd !== 'boolean') {
+    throw new TypeError(`Adam: finalizeEmaOnFitEnd must be a boolean, got ${describe(finalizeEmaOnFitEnd)}`);
+  }
+  if (!EXECUTIONS.includes(execution)) {
+    throw new TypeError(`Adam: execution must be one of ${EXECUTIONS.map((e) => `'${e}'`).join(', ')}, got ${describe(execution)}`);
+  }
+  const core: CoreAdamOptions = { ...rest };
+  if ('learningRate' in options) core.learningRate = toCoreLearningRate(learningRate) as LearningRate;
+  return { core, finalizeEmaOnFitEnd, execution };
+}
+
+/**
+ * A tensor learning rate as the core takes it: a `tf.Variable` becomes a function reading it at
+ * each step; any other one-element tensor becomes its number. Other values pass through (the core
+ * checks them).
+ */
+export function toCoreLearningRate(value: unknown): unknown {
+  if (!(value instanceof tf.Tensor)) return value;
+  if (value.size !== 1) {
+    throw new TypeError(`Adam: a tensor learningRate must hold one value, got shape [${value.shape.join(', ')}]`);
+  }
+  if (value instanceof tf.Variable) {
+    const variable = value;
+    return () => variable.dataSync()[0];
+  }
+  return value.dataSync()[0];
+}
