@@ -1,0 +1,214 @@
+import type { Dtype, FloatArray, Storage } from '../../storage.js';
+import type { AdamKernels, DenseSlotSet, SparseSlotSet, StepScalars } from '../kernel.js';
+import { referenceKernels } from '../reference.js';
+import { Arena, ArenaStorage, bytesPer, pad16 } from './arena.js';
+import { DenseTable } from './dense.js';
+import { AMSGRAD, EMA, OVERWRITE, SCALAR_BLOCK_BYTES, stepFlags, writeScalars } from './scalars.js';
+import { instantiateKernelModule, type KernelExports, type LoadOptions } from './loader.js';
+
+/** Below this many elements, a sum of squares of an ordinary array is cheaper in JavaScript than copied in. */
+const SMALL_SUM = 64;
+
+/**
+ * The compiled kernel set: WebAssembly SIMD kernels over one growable memory that this object owns.
+ * Storages it hands out live in that memory; a dense step over any number of variables is one call
+ * into wasm. Create it with {@link createCompiledKernels} (or, normally, `loadCompiledKernels()`).
+ */
+export class CompiledKernels implements AdamKernels {
+  readonly name = 'compiled' as const;
+  /** The memory and its allocator. */
+  readonly arena: Arena;
+  private readonly wasm: KernelExports;
+  private readonly tables: { float32: DenseTable; float64: DenseTable };
+  /** Scratch for sparse steps and sums: staged indices and rows, copied-in values. */
+  private stagePtr = 0;
+  private stageBytes = 0;
+  /** All-zero scratch the sparse kernel scatters rows into; it leaves it all-zero again. */
+  private zeroPtr = 0;
+  private zeroBytes = 0;
+  /** The sparse step's scalar block. */
+  private readonly scalarsPtr: number;
+
+  constructor(options: LoadOptions = {}) {
+    const loaded = instantiateKernelModule(options);
+    this.wasm = loaded.exports;
+    this.arena = new Arena(loaded.memory, loaded.shared, loaded.maximumPages);
+    this.tables = { float32: new DenseTable(this.arena, 'float32'), float64: new DenseTable(this.arena, 'float64') };
+    this.scalarsPtr = this.arena.alloc(SCALAR_BLOCK_BYTES);
+  }
+
+  /** Whether the memory is shared (views survive growth) rather than ordinary. */
+  get sharedMemory(): boolean {
+    return this.arena.shared;
+  }
+
+  /** Whether `array` is a view into this kernel set's memory. */
+  owns(array: ArrayBufferView): boolean {
+    return this.arena.owns(array.buffer);
+  }
+
+  allocate(dtype: Dtype, length: number): Storage {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`allocate: bad length ${length}`);
+    const bytes = length * bytesPer(dtype);
+    const storage = new ArenaStorage(this.arena, dtype, length, this.arena.alloc(bytes), bytes);
+    this.arena.live.set(storage.ptr, storage);
+    return storage;
+  }
+
+  place(values: FloatArray): Storage {
+    const dtype: Dtype = values instanceof Float64Array ? 'float64' : 'float32';
+    if (this.arena.owns(values.buffer)) {
+      // An allocation's own array comes back as its storage; any other view of kernel memory is
+      // copied, since the kernels write whole 16-byte vectors past a storage's last element.
+      const existing = this.arena.live.get(values.byteOffset);
+      if (existing !== undefined && existing.dtype === dtype && existing.length === values.length) {
+        return existing;
+      }
+      const src = values.byteOffset;
+      const bytes = values.byteLength;
+      const storage = this.allocate(dtype, values.length) as ArenaStorage;
+      this.arena.u8.copyWithin(storage.ptr, src, src + bytes); // the memory may have grown
+      return storage;
+    }
+    const storage = this.allocate(dtype, values.length);
+    storage.array.set(values);
+    return storage;
+  }
+
+  gradientBuffer(dtype: Dtype, length: number): Storage {
+    return this.allocate(dtype, length);
+  }
+
+  /**
+   * Gives a storage's memory back for reuse (not part of {@link AdamKernels}: the optimizer calls it
+   * when a variable is disposed). The storage must not be used afterwards; reading its `array`
+   * throws. Storages of other kernel sets are ignored.
+   */
+  release(storage: Storage): void {
+    if (!this.isOurs(storage)) return;
+    this.arena.live.delete(storage.ptr);
+    storage.markReleased();
+    this.arena.free(storage.ptr, storage.bytes);
+    this.tables.float32.invalidate();
+    this.tables.float64.invalidate();
+  }
+
+  sumOfSquares(values: FloatArray): number {
+    const wide = values instanceof Float64Array;
+    const n = values.length;
+    let ptr: number;
+    if (this.arena.owns(values.buffer)) {
+      ptr = values.byteOffset;
+    } else if (n < SMALL_SUM) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += values[i] * values[i];
+      return sum;
+    } else {
+      ptr = this.stage(values.byteLength);
+      if (wide) this.arena.f64.set(values, ptr >> 3);
+      else this.arena.f32.set(values, ptr >> 2);
+    }
+    return wide ? this.wasm.sumsq64(ptr, n) : this.wasm.sumsq32(ptr, n);
+  }
+
+  denseStep(sets: readonly DenseSlotSet[], s: StepScalars): void {
+    if (sets.length === 0) return;
+    const dtype = sets[0].param.dtype;
+    const table = this.tables[dtype];
+    table.prepare(sets, s);
+    const count = table.count;
+    if (count > 0) {
+      if (dtype === 'float64') this.wasm.dense64(table.ptr, count);
+      else this.wasm.dense32(table.ptr, count);
+    }
+    if (table.foreign.length > 0) referenceKernels.denseStep(table.foreign, s);
+  }
+
+  sparseStep(set: SparseSlotSet, s: StepScalars): void {
+    const { param, m, v, vhat, average, indices, rowSize } = set;
+    const dtype = param.dtype;
+    const length = param.length;
+    if (m.length !== length || v.length !== length ||
+        (vhat !== null && vhat.length !== length) || (average !== null && average.length !== length)) {
+      throw new RangeError('sparseStep: the slots must have the variable\'s length');
+    }
+    if (!Number.isInteger(rowSize) || rowSize < 0) throw new RangeError(`sparseStep: bad rowSize ${rowSize}`);
+    const rowCount = rowSize === 0 ? 0 : Math.floor(length / rowSize);
+    const nIdx = indices.length;
+    if (set.rows.length < nIdx * rowSize) throw new RangeError('sparseStep: fewer rows than indices');
+    // Out-of-range indices would write outside the variable; the reference's typed arrays drop them.
+    for (let i = 0; i < nIdx; i++) {
+      const r = indices[i];
+      if (!(r >= 0 && r < rowCount)) throw new RangeError(`sparseStep: row index ${r} out of [0, ${rowCount})`);
+    }
+    if (!(this.isOurs(param) && this.isOurs(m) && this.isOurs(v) &&
+          (vhat === null || this.isOurs(vhat)) && (average === null || this.isOurs(average)))) {
+      referenceKernels.sparseStep(set, s);
+      return;
+    }
+    const arena = this.arena;
+    const elementBytes = bytesPer(dtype);
+    const RowType = dtype === 'float64' ? Float64Array : Float32Array;
+    // Kernel-memory inputs are read in place, from offsets recorded before anything can grow (and
+    // detach) the memory; rows of the other dtype there are first copied out to be converted.
+    let rows = set.rows;
+    if (!(rows instanceof RowType) && arena.owns(rows.buffer)) rows = rows.slice();
+    const idxInPlace = arena.owns(indices.buffer);
+    const rowsInPlace = rows instanceof RowType && arena.owns(rows.buffer);
+    let idxPtr = idxInPlace ? indices.byteOffset : 0;
+    let rowsPtr = rowsInPlace ? rows.byteOffset : 0;
+    const idxBytes = pad16(nIdx * 4);
+    const rowBytes = nIdx * rowSize * elementBytes;
+    const zeroNeeded = pad16(length * elementBytes);
+    if (zeroNeeded > this.zeroBytes) {
+      if (this.zeroBytes > 0) arena.free(this.zeroPtr, this.zeroBytes);
+      this.zeroBytes = zeroNeeded;
+      this.zeroPtr = arena.alloc(zeroNeeded);
+    }
+    const stage = this.stage((idxInPlace ? 0 : idxBytes) + (rowsInPlace ? 0 : rowBytes));
+    if (!idxInPlace) {
+      idxPtr = stage;
+      arena.i32.set(indices, idxPtr >> 2);
+    }
+    if (!rowsInPlace) {
+      rowsPtr = stage + (idxInPlace ? 0 : idxBytes);
+      const n = nIdx * rowSize;
+      const src = rows.length === n ? rows : rows.subarray(0, n);
+      if (dtype === 'float64') arena.f64.set(src, rowsPtr >> 3);
+      else arena.f32.set(src, rowsPtr >> 2);
+    }
+    let flags = stepFlags(s);
+    if (vhat === null) flags &= ~AMSGRAD;
+    if (average === null) flags &= ~(EMA | OVERWRITE);
+    writeScalars(arena, dtype, this.scalarsPtr, s, set.decay);
+    const run = dtype === 'float64' ? this.wasm.sparse64 : this.wasm.sparse32;
+    run(
+      (param as ArenaStorage).ptr, (m as ArenaStorage).ptr, (v as ArenaStorage).ptr,
+      vhat === null ? 0 : (vhat as ArenaStorage).ptr, average === null ? 0 : (average as ArenaStorage).ptr,
+      length, this.zeroPtr, idxPtr, nIdx, rowsPtr, rowSize, this.scalarsPtr, flags,
+    );
+  }
+
+  /** A scratch block of at least `bytes` bytes, valid until the next call that stages. */
+  private stage(bytes: number): number {
+    if (bytes > this.stageBytes) {
+      if (this.stageBytes > 0) this.arena.free(this.stagePtr, this.stageBytes);
+      this.stageBytes = pad16(bytes);
+      this.stagePtr = this.arena.alloc(this.stageBytes);
+    }
+    return this.stagePtr;
+  }
+
+  private isOurs(storage: Storage): storage is ArenaStorage {
+    return storage instanceof ArenaStorage && storage.arena === this.arena && storage.isLive;
+  }
+}
+
+/**
+ * A new compiled kernel set with its own memory (not cached). Throws where WebAssembly SIMD or
+ * instantiation is unavailable. `loadCompiledKernels()` is the normal entry point; this one lets
+ * tests pick the memory kind and a small initial size.
+ */
+export function createCompiledKernels(options: LoadOptions = {}): CompiledKernels {
+  return new CompiledKernels(options);
+}
