@@ -141,6 +141,7 @@ export abstract class Optimizer {
   private averageVariables: Variable[] = [];
   private readonly excludedIds = new Set<number>();
   private readonly excludedPatterns: RegExp[] = [];
+  private disposed = false;
 
   protected constructor(owner: string, options: OptimizerOptions) {
     this.name = options.name ?? owner;
@@ -271,6 +272,7 @@ export abstract class Optimizer {
    * step is validated before anything changes: on error, no variable, slot or counter moves.
    */
   applyGradients(pairs: Iterable<GradientPair>): number {
+    if (this.disposed) throw new Error(`${this.name}: this optimizer has been disposed`);
     const list = Array.isArray(pairs) ? (pairs as readonly GradientPair[]) : [...pairs];
     const learningRate = this.learningRateForStep();
     if (list.length === 0) return this.iterations;
@@ -302,6 +304,7 @@ export abstract class Optimizer {
 
   /** The state, in build order: iteration, averages (EMA), then the subclass's slots. */
   get variables(): Variable[] {
+    if (this.disposed) throw new Error(`${this.name}: this optimizer has been disposed; its state is gone`);
     return [this.iterationVariable, ...this.averageVariables, ...this.slotVariables()];
   }
 
@@ -336,6 +339,16 @@ export abstract class Optimizer {
       return entry;
     });
     this.assignState(weights, 'loadOwnVariables');
+  }
+
+  /**
+   * Gives the state's kernel memory back. The optimizer cannot take steps afterwards; the variables
+   * it updated stay valid.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const state of [...this.averageVariables, ...this.slotVariables()]) this.kernels.release(state.storageRef);
   }
 
   /** Keras-form config (snake_case, JSON-safe). */

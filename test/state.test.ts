@@ -98,3 +98,21 @@ forEachKernelSet((jitCompile) => {
     assert.deepEqual(Object.keys(store), ['0', '1', '2', '3', '4', '5', '6']);
   });
 });
+
+forEachKernelSet((jitCompile) => {
+  test('dispose gives the state back; the optimizer refuses to step afterwards, the variables stay', () => {
+    const w = new Variable(new Float32Array([1, 2, 3]), { name: 'w' });
+    const opt = new Adam({ jitCompile, useEma: true, amsgrad: true });
+    opt.applyGradients([[new Float32Array([1, 1, 1]), w]]);
+    const after = Array.from(w.value);
+    opt.dispose();
+    opt.dispose();
+    assert.deepEqual(Array.from(w.value), after);
+    assert.throws(() => opt.applyGradients([[new Float32Array([1, 1, 1]), w]]), /has been disposed/);
+    assert.throws(() => opt.getWeights(), /has been disposed/);
+    // The memory is reused by the next optimizer without disturbing the variable.
+    const next = new Adam({ jitCompile });
+    next.applyGradients([[new Float32Array([1, 1, 1]), w]]);
+    assert.ok(w.value[0] < after[0]);
+  });
+});

@@ -72,4 +72,6 @@ export interface AdamKernels {
    * step reads it without a copy. Reference kernels return an ordinary array.
    */
   gradientBuffer(dtype: Dtype, length: number): Storage;
+  /** Gives a storage's memory back (optimizer state on dispose); the storage is unusable afterwards. */
+  release(storage: Storage): void;
 }

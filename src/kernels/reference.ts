@@ -21,6 +21,10 @@ export const referenceKernels: AdamKernels = {
     return new HeapStorage(newFloatArray(dtype, length));
   },
 
+  release(): void {
+    // Ordinary arrays go to the garbage collector.
+  },
+
   sumOfSquares(values: FloatArray): number {
     let sum = 0;
     for (let i = 0; i < values.length; i++) sum += values[i] * values[i];

@@ -97,8 +97,8 @@ export class KernelEngine implements StepEngine {
   }
 
   dispose(): void {
-    // Core storage is ordinary memory, or kernel memory the core gives back if it knows how.
-    (this.core as unknown as { dispose?: () => void }).dispose?.();
+    // Gives the core's kernel memory (slots, averages) back to the arena.
+    this.core.dispose();
     this.entries.clear();
   }
 
