@@ -104,12 +104,21 @@ export interface WeightDecayExclusion {
 /** A store of state arrays keyed "0", "1", ... (Keras `save_own_variables`). */
 export type VariableStore = Record<string, FloatArray | readonly number[]>;
 
-/** A validated, not yet applied, gradient of one variable. */
-interface CheckedPair {
+/**
+ * One built variable's part in the current step: its validated gradient and the factors the
+ * pipeline decided. One per variable, reused from step to step so that a step allocates nothing.
+ */
+interface StepEntry {
   readonly index: number;
   readonly variable: Variable;
-  readonly grad: FloatArray | null;
-  readonly sparse: { indices: Int32Array; rows: FloatArray; rowSize: number } | null;
+  /** Fixed at build: exclusions can only be set before it. */
+  readonly excludedFromDecay: boolean;
+  grad: FloatArray | null;
+  sparse: { indices: Int32Array; rows: FloatArray; rowSize: number } | null;
+  gradScale: number;
+  decay: number;
+  /** The step in which this entry was last checked: a repeat within one step is a duplicate. */
+  checkedInStep: number;
 }
 
 /**
@@ -139,6 +148,12 @@ export abstract class Optimizer {
   private builtVariables: Variable[] | null = null;
   private readonly indexById = new Map<number, number>();
   private averageVariables: Variable[] = [];
+  private averageStorages: Storage[] = [];
+  private entries: StepEntry[] = [];
+  /** Reused per-step lists (a step runs synchronously, so one set suffices). */
+  private readonly stepChecked: StepEntry[] = [];
+  private readonly stepDense: DenseUpdate[] = [];
+  private stepCount = 0;
   private readonly excludedIds = new Set<number>();
   private readonly excludedPatterns: RegExp[] = [];
   private disposed = false;
@@ -247,6 +262,11 @@ export abstract class Optimizer {
     this.averageVariables = this.useEma
       ? list.map((v) => this.makeSlot(v, 'average', v.value))
       : [];
+    this.averageStorages = this.averageVariables.map((v) => v.storageRef);
+    this.entries = list.map((variable, index) => ({
+      index, variable, excludedFromDecay: this.isExcludedFromDecay(variable),
+      grad: null, sparse: null, gradScale: 1, decay: 0, checkedInStep: -1,
+    }));
     this.buildSlots(list);
     this.builtVariables = list;
   }
@@ -276,11 +296,9 @@ export abstract class Optimizer {
     const list = Array.isArray(pairs) ? (pairs as readonly GradientPair[]) : [...pairs];
     const learningRate = this.learningRateForStep();
     if (list.length === 0) return this.iterations;
-    list.forEach((pair, i) => this.checkPairShape(pair, i));
-    this.build(list.map((pair) => pair[1]));
-    const present = this.dropMissing(list);
-    const checked = present.map((pair) => this.checkPair(pair));
-    this.checkNoDuplicates(checked);
+    for (let i = 0; i < list.length; i++) this.checkPairShape(list[i], i);
+    if (this.builtVariables === null) this.build(list.map((pair) => pair[1]));
+    const checked = this.checkPairs(list);
     this.prepareStep(learningRate);
 
     // Nothing has changed so far except the remembered learning rate; from here on the step applies.
@@ -288,7 +306,7 @@ export abstract class Optimizer {
     const plan = this.plan(checked, learningRate);
     this.update(plan);
     this.iterationVariable.value[0] += 1;
-    for (const { variable } of checked) applyConstraint(variable);
+    for (let i = 0; i < checked.length; i++) applyConstraint(checked[i].variable);
     return this.iterations;
   }
 
@@ -412,26 +430,42 @@ export abstract class Optimizer {
     }
   }
 
-  /** Step 4: drop pairs without a gradient, with a warning; all missing is an error. */
-  private dropMissing(list: readonly GradientPair[]): GradientPair[] {
-    const present = list.filter((pair) => pair[0] !== null && pair[0] !== undefined);
-    const missing = list.filter((pair) => pair[0] === null || pair[0] === undefined).map((pair) => pair[1].name);
-    if (present.length === 0) {
-      throw new Error(`${this.name}: no gradients provided for any variable: ${missing.map((n) => `'${n}'`).join(', ')}`);
+  /**
+   * Steps 4 and validation: drops pairs without a gradient (with a warning; all missing is an
+   * error) and checks every other pair, before anything changes.
+   */
+  private checkPairs(list: readonly GradientPair[]): StepEntry[] {
+    const step = ++this.stepCount;
+    const checked = this.stepChecked;
+    checked.length = 0;
+    let missing: string[] | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const [grad, variable] = list[i];
+      if (grad === null || grad === undefined) {
+        (missing ??= []).push(`'${variable.name}'`);
+        continue;
+      }
+      const entry = this.checkPair(grad, variable);
+      if (entry.checkedInStep === step) throw new Error(`${this.name}: variable '${variable.name}' appears twice in one applyGradients call`);
+      entry.checkedInStep = step;
+      checked.push(entry);
     }
-    if (missing.length > 0) {
-      const message = `${this.name}: gradients do not exist for variables ${missing.map((n) => `'${n}'`).join(', ')}; they are not updated`;
-      console.warn(message);
-    }
-    return present;
+    if (checked.length === 0) throw new Error(`${this.name}: no gradients provided for any variable: ${missing!.join(', ')}`);
+    if (missing !== null) console.warn(`${this.name}: gradients do not exist for variables ${missing.join(', ')}; they are not updated`);
+    return checked;
   }
 
-  private checkPair([grad, variable]: GradientPair): CheckedPair {
+  private checkPair(grad: Gradient, variable: Variable): StepEntry {
     const index = this.indexById.get(variable.id);
     if (index === undefined) {
       throw new Error(`${this.name}: variable '${variable.name}' is not one the optimizer was built for; create a new optimizer for a new set of variables`);
     }
-    if (grad instanceof IndexedSlices) return { index, variable, grad: null, sparse: this.checkSparse(grad, variable) };
+    const entry = this.entries[index];
+    if (grad instanceof IndexedSlices) {
+      entry.sparse = this.checkSparse(grad, variable);
+      entry.grad = null;
+      return entry;
+    }
     if (!isFloatArray(grad)) {
       throw new TypeError(`${this.name}: the gradient of '${variable.name}' must be a ${arrayTypeName(variable)} or IndexedSlices, got ${describe(grad)}`);
     }
@@ -441,10 +475,12 @@ export abstract class Optimizer {
     if (grad.length !== variable.size) {
       throw new RangeError(`${this.name}: the gradient of '${variable.name}' has ${grad.length} values, the variable has ${variable.size} (shape [${variable.shape.join(', ')}])`);
     }
-    return { index, variable, grad, sparse: null };
+    entry.grad = grad;
+    entry.sparse = null;
+    return entry;
   }
 
-  private checkSparse(slices: IndexedSlices, variable: Variable): CheckedPair['sparse'] {
+  private checkSparse(slices: IndexedSlices, variable: Variable): StepEntry['sparse'] {
     const where = `the sparse gradient of '${variable.name}'`;
     if (variable.shape.length < 1) throw new TypeError(`${this.name}: ${where}: a scalar variable cannot take row updates`);
     const rowCount = variable.shape[0];
@@ -474,64 +510,60 @@ export abstract class Optimizer {
     return { indices: slices.indices, rows, rowSize };
   }
 
-  private checkNoDuplicates(checked: readonly CheckedPair[]): void {
-    const seen = new Set<number>();
-    for (const { index, variable } of checked) {
-      if (seen.has(index)) throw new Error(`${this.name}: variable '${variable.name}' appears twice in one applyGradients call`);
-      seen.add(index);
-    }
-  }
-
   /** Steps 5-7 and 9 decided as data: clipping factors, de-duplicated rows, decay factors, EMA. */
-  private plan(checked: readonly CheckedPair[], learningRate: number): UpdatePlan {
-    const clip = this.clippingFactors(checked);
-    const dense: DenseUpdate[] = [];
+  private plan(checked: readonly StepEntry[], learningRate: number): UpdatePlan {
+    const clipValue = this.applyClipping(checked);
+    const dense = this.stepDense;
+    dense.length = 0;
     const sparse: SparseUpdate[] = [];
-    checked.forEach((pair, i) => {
-      const decay = this.decayFactor(pair.variable, learningRate);
-      if (pair.grad !== null) {
-        dense.push({ index: pair.index, variable: pair.variable, grad: pair.grad, gradScale: clip.scales[i], decay });
-        return;
+    for (const entry of checked) {
+      entry.decay = this.weightDecay === null || entry.excludedFromDecay ? 0 : this.weightDecay * learningRate;
+      if (entry.grad !== null) {
+        dense.push(entry as DenseUpdate);
+        continue;
       }
-      const { indices, rows, rowSize } = pair.sparse!;
-      clipRows(rows, clip.scales[i], clip.clipValue);
+      const { indices, rows, rowSize } = entry.sparse!;
+      clipRows(rows, entry.gradScale, clipValue);
       const unique = deduplicateRows(indices, rows, rowSize);
-      sparse.push({ index: pair.index, variable: pair.variable, indices: unique.indices, rows: unique.rows, rowSize, decay });
-    });
+      sparse.push({ index: entry.index, variable: entry.variable, indices: unique.indices, rows: unique.rows, rowSize, decay: entry.decay });
+    }
     const frequency = this.emaOverwriteFrequency;
     return {
       learningRate,
       dense,
       sparse,
-      clipValue: clip.clipValue,
+      clipValue,
       emaMomentum: this.useEma ? this.emaMomentum : null,
       emaOverwrite: this.useEma && frequency !== null && frequency > 0 && (this.iterations + 1) % frequency === 0,
-      averages: this.averageVariables.map((v) => v.storageRef),
+      averages: this.averageStorages,
     };
   }
 
-  /** Step 5: at most one clipping rule, clipnorm > global_clipnorm > clipvalue. */
-  private clippingFactors(checked: readonly CheckedPair[]): { scales: number[]; clipValue: number } {
-    const sumsOfSquares = (): number[] =>
-      checked.map((pair) => this.kernels.sumOfSquares(pair.grad ?? pair.sparse!.rows));
+  /**
+   * Step 5: at most one clipping rule, clipnorm > global_clipnorm > clipvalue. Norm clipping sets
+   * each entry's gradScale; the returned element clamp is > 0 when clipvalue applies.
+   */
+  private applyClipping(checked: readonly StepEntry[]): number {
+    const sumOfSquares = (entry: StepEntry) => this.kernels.sumOfSquares(entry.grad ?? entry.sparse!.rows);
     if (this.clipnorm !== null && this.clipnorm > 0) {
-      const limit = this.clipnorm;
-      return { scales: sumsOfSquares().map((s) => clipnormScale(Math.sqrt(s), limit)), clipValue: 0 };
+      for (const entry of checked) entry.gradScale = clipnormScale(Math.sqrt(sumOfSquares(entry)), this.clipnorm);
+      return 0;
     }
-    if (this.globalClipnorm !== null && this.globalClipnorm > 0) {
-      const globalNorm = Math.sqrt(sumsOfSquares().reduce((a, b) => a + b, 0));
-      const scale = globalClipnormScale(globalNorm, this.globalClipnorm);
-      return { scales: checked.map(() => scale), clipValue: 0 };
+    const globalClipping = this.globalClipnorm !== null && this.globalClipnorm > 0;
+    let scale = 1;
+    if (globalClipping) {
+      let total = 0;
+      for (const entry of checked) total += sumOfSquares(entry);
+      scale = globalClipnormScale(Math.sqrt(total), this.globalClipnorm!);
     }
-    const clipValue = this.clipvalue !== null && this.clipvalue > 0 ? this.clipvalue : 0;
-    return { scales: checked.map(() => 1), clipValue };
+    for (const entry of checked) entry.gradScale = scale;
+    if (globalClipping) return 0;
+    return this.clipvalue !== null && this.clipvalue > 0 ? this.clipvalue : 0;
   }
 
-  /** Step 7: the factor of `var -= var * weight_decay * lr`, or 0 for excluded variables. */
-  private decayFactor(variable: Variable, learningRate: number): number {
-    if (this.weightDecay === null || this.excludedIds.has(variable.id)) return 0;
-    if (this.excludedPatterns.some((pattern) => pattern.test(variable.name))) return 0;
-    return this.weightDecay * learningRate;
+  /** Step 7 exclusions (Keras `exclude_from_weight_decay`): by identity or by a name search. */
+  private isExcludedFromDecay(variable: Variable): boolean {
+    return this.excludedIds.has(variable.id) || this.excludedPatterns.some((pattern) => pattern.test(variable.name));
   }
 
   private assignState(weights: readonly (FloatArray | readonly number[])[], what: string): void {
