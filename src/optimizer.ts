@@ -113,6 +113,8 @@ interface StepEntry {
   readonly variable: Variable;
   /** Fixed at build: exclusions can only be set before it. */
   readonly excludedFromDecay: boolean;
+  readonly float64: boolean;
+  readonly size: number;
   grad: FloatArray | null;
   sparse: { indices: Int32Array; rows: FloatArray; rowSize: number } | null;
   gradScale: number;
@@ -265,6 +267,7 @@ export abstract class Optimizer {
     this.averageStorages = this.averageVariables.map((v) => v.storageRef);
     this.entries = list.map((variable, index) => ({
       index, variable, excludedFromDecay: this.isExcludedFromDecay(variable),
+      float64: variable.dtype === 'float64', size: variable.size,
       grad: null, sparse: null, gradScale: 1, decay: 0, checkedInStep: -1,
     }));
     this.buildSlots(list);
@@ -296,8 +299,10 @@ export abstract class Optimizer {
     const list = Array.isArray(pairs) ? (pairs as readonly GradientPair[]) : [...pairs];
     const learningRate = this.learningRateForStep();
     if (list.length === 0) return this.iterations;
-    for (let i = 0; i < list.length; i++) this.checkPairShape(list[i], i);
-    if (this.builtVariables === null) this.build(list.map((pair) => pair[1]));
+    if (this.builtVariables === null) {
+      for (let i = 0; i < list.length; i++) this.checkPairShape(list[i], i);
+      this.build(list.map((pair) => pair[1]));
+    }
     const checked = this.checkPairs(list);
     this.prepareStep(learningRate);
 
@@ -440,12 +445,16 @@ export abstract class Optimizer {
     checked.length = 0;
     let missing: string[] | null = null;
     for (let i = 0; i < list.length; i++) {
-      const [grad, variable] = list[i];
+      // Index access, not destructuring: destructuring runs the iterator protocol per pair.
+      const pair = list[i];
+      if (!Array.isArray(pair) || pair.length !== 2 || !(pair[1] instanceof Variable)) this.checkPairShape(pair, i);
+      const grad = pair[0];
+      const variable = pair[1];
       if (grad === null || grad === undefined) {
         (missing ??= []).push(`'${variable.name}'`);
         continue;
       }
-      const entry = this.checkPair(grad, variable);
+      const entry = this.checkPair(grad, variable, i);
       if (entry.checkedInStep === step) throw new Error(`${this.name}: variable '${variable.name}' appears twice in one applyGradients call`);
       entry.checkedInStep = step;
       checked.push(entry);
@@ -455,12 +464,14 @@ export abstract class Optimizer {
     return checked;
   }
 
-  private checkPair(grad: Gradient, variable: Variable): StepEntry {
-    const index = this.indexById.get(variable.id);
-    if (index === undefined) {
-      throw new Error(`${this.name}: variable '${variable.name}' is not one the optimizer was built for; create a new optimizer for a new set of variables`);
+  private checkPair(grad: Gradient, variable: Variable, position: number): StepEntry {
+    const entry = this.entryOf(variable, position);
+    // The usual case first, in one test: a typed array of the variable's dtype and size.
+    if ((entry.float64 ? grad instanceof Float64Array : grad instanceof Float32Array) && (grad as FloatArray).length === entry.size) {
+      entry.grad = grad as FloatArray;
+      entry.sparse = null;
+      return entry;
     }
-    const entry = this.entries[index];
     if (grad instanceof IndexedSlices) {
       entry.sparse = this.checkSparse(grad, variable);
       entry.grad = null;
@@ -475,9 +486,18 @@ export abstract class Optimizer {
     if (grad.length !== variable.size) {
       throw new RangeError(`${this.name}: the gradient of '${variable.name}' has ${grad.length} values, the variable has ${variable.size} (shape [${variable.shape.join(', ')}])`);
     }
-    entry.grad = grad;
-    entry.sparse = null;
-    return entry;
+    throw new Error(`${this.name}: unreachable gradient check for '${variable.name}'`);
+  }
+
+  /** The entry of a built variable; pairs usually come in build order, so try that position first. */
+  private entryOf(variable: Variable, position: number): StepEntry {
+    const guess = this.entries[position];
+    if (guess !== undefined && guess.variable === variable) return guess;
+    const index = this.indexById.get(variable.id);
+    if (index === undefined) {
+      throw new Error(`${this.name}: variable '${variable.name}' is not one the optimizer was built for; create a new optimizer for a new set of variables`);
+    }
+    return this.entries[index];
   }
 
   private checkSparse(slices: IndexedSlices, variable: Variable): StepEntry['sparse'] {
