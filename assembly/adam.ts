@@ -244,3 +244,15 @@ export function sumsq64(ptr: usize, length: u32): f64 {
   }
   return s;
 }
+
+// Sums of squares of many arrays in one call (gradient clipping by norm): `count` records of 16
+// bytes at `table` (0 ptr, 4 length, 8 is-f64 (u32), 12 unused); each record's sum is written back
+// over it as an f64 at offset 0.
+export function sumsqMany(table: usize, count: i32): void {
+  const end = table + <usize>count * 16;
+  for (let r = table; r < end; r += 16) {
+    const ptr = <usize>load<u32>(r);
+    const length = load<u32>(r, 4);
+    store<f64>(r, load<u32>(r, 8) ? sumsq64(ptr, length) : sumsq32(ptr, length));
+  }
+}

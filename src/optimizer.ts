@@ -155,6 +155,8 @@ export abstract class Optimizer {
   /** Reused per-step lists (a step runs synchronously, so one set suffices). */
   private readonly stepChecked: StepEntry[] = [];
   private readonly stepDense: DenseUpdate[] = [];
+  private readonly stepArrays: FloatArray[] = [];
+  private stepSums = new Float64Array(0);
   private stepCount = 0;
   private readonly excludedIds = new Set<number>();
   private readonly excludedPatterns: RegExp[] = [];
@@ -564,21 +566,32 @@ export abstract class Optimizer {
    * each entry's gradScale; the returned element clamp is > 0 when clipvalue applies.
    */
   private applyClipping(checked: readonly StepEntry[]): number {
-    const sumOfSquares = (entry: StepEntry) => this.kernels.sumOfSquares(entry.grad ?? entry.sparse!.rows);
     if (this.clipnorm !== null && this.clipnorm > 0) {
-      for (const entry of checked) entry.gradScale = clipnormScale(Math.sqrt(sumOfSquares(entry)), this.clipnorm);
+      const sums = this.sumsOfSquares(checked);
+      for (let i = 0; i < checked.length; i++) checked[i].gradScale = clipnormScale(Math.sqrt(sums[i]), this.clipnorm);
       return 0;
     }
     const globalClipping = this.globalClipnorm !== null && this.globalClipnorm > 0;
     let scale = 1;
     if (globalClipping) {
+      const sums = this.sumsOfSquares(checked);
       let total = 0;
-      for (const entry of checked) total += sumOfSquares(entry);
+      for (let i = 0; i < checked.length; i++) total += sums[i];
       scale = globalClipnormScale(Math.sqrt(total), this.globalClipnorm!);
     }
     for (const entry of checked) entry.gradScale = scale;
     if (globalClipping) return 0;
     return this.clipvalue !== null && this.clipvalue > 0 ? this.clipvalue : 0;
+  }
+
+  /** Each checked gradient's sum of squares (a sparse one's over its rows), in one kernel call. */
+  private sumsOfSquares(checked: readonly StepEntry[]): Float64Array {
+    const arrays = this.stepArrays;
+    arrays.length = 0;
+    for (const entry of checked) arrays.push(entry.grad ?? entry.sparse!.rows);
+    if (this.stepSums.length < arrays.length) this.stepSums = new Float64Array(this.entries.length);
+    this.kernels.sumsOfSquares(arrays, this.stepSums);
+    return this.stepSums;
   }
 
   /** Step 7 exclusions (Keras `exclude_from_weight_decay`): by identity or by a name search. */

@@ -467,6 +467,60 @@ for (const { label, make } of memories) {
         assert.ok(Math.abs(ck.sumOfSquares(big) - expected) <= 1e-12 * expected);
       }
     });
+
+    test('sumsOfSquares stays right when staging an ordinary array grows the memory', () => {
+      const small = createCompiledKernels({ shared: false, initialPages: 1 });
+      const block = small.allocate('float32', 1000);
+      const inKernel = block.array;
+      fill(inKernel, rng(5), -1, 1);
+      const big = newArray('float64', 200_000); // staged: needs more than the first page
+      fill(big, rng(6), -1, 1);
+      const expected = [referenceKernels.sumOfSquares(big), referenceKernels.sumOfSquares(inKernel)];
+      const out = new Float64Array(2);
+      small.sumsOfSquares([big, inKernel], out);
+      assert.ok(expected[1] > 0);
+      for (let i = 0; i < 2; i++) assert.ok(Math.abs(out[i] - expected[i]) <= 1e-12 * expected[i], `${i}: ${out[i]} vs ${expected[i]}`);
+    });
+
+    test('sumsOfSquares over a mixed list equals sumOfSquares of each (property)', () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.record({
+            dtype: fc.constantFrom<Dtype>('float32', 'float64'),
+            n: fc.integer({ min: 0, max: 200 }),
+            source: fc.constantFrom('kernel', 'heap', 'unaligned'),
+          }), { maxLength: 12 }),
+          fc.integer(),
+          (specs, seed) => {
+            const rand = rng(seed);
+            // Allocate first: growing an ordinary memory detaches views made before it.
+            const blocks = specs.map(({ dtype, n, source }) => (source === 'heap' ? null : ck.allocate(dtype, n + 1)));
+            try {
+              const arrays = specs.map(({ dtype, n, source }, i) => {
+                const block = blocks[i];
+                const array = block === null ? newArray(dtype, n)
+                  : source === 'unaligned' ? block.array.subarray(1) : block.array.subarray(0, n);
+                fill(array, rand, -10, 10);
+                assert.equal(array.length, n);
+                return array;
+              });
+              // Expected first: staging an ordinary array may grow (and detach) the memory.
+              const expectedSums = arrays.map((a) => referenceKernels.sumOfSquares(a));
+              const out = new Float64Array(arrays.length + 1).fill(-1);
+              ck.sumsOfSquares(arrays, out);
+              arrays.forEach((_, i) => {
+                const expected = expectedSums[i];
+                assert.ok(Math.abs(out[i] - expected) <= 1e-12 * expected, `array ${i}: ${out[i]} vs ${expected}`);
+              });
+              assert.equal(out[arrays.length], -1, 'nothing written past the list');
+            } finally {
+              for (const block of blocks) if (block !== null) ck.release(block);
+            }
+          },
+        ),
+        { numRuns: NUM_RUNS },
+      );
+    });
   });
 }
 

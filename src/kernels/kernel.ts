@@ -63,6 +63,8 @@ export interface AdamKernels {
   place(values: FloatArray): Storage;
   /** Sum of squares of the elements (accumulated in float64). */
   sumOfSquares(values: FloatArray): number;
+  /** `out[i] = sumOfSquares(values[i])` for every array, in as few kernel calls as possible. */
+  sumsOfSquares(values: readonly FloatArray[], out: Float64Array): void;
   /** One fused dense step over many variables of the same dtype. */
   denseStep(sets: readonly DenseSlotSet[], scalars: StepScalars): void;
   /** One sparse step: whole-slot decay, row updates, whole-variable update. */

@@ -31,6 +31,10 @@ export const referenceKernels: AdamKernels = {
     return sum;
   },
 
+  sumsOfSquares(values: readonly FloatArray[], out: Float64Array): void {
+    for (let i = 0; i < values.length; i++) out[i] = this.sumOfSquares(values[i]);
+  },
+
   denseStep(sets: readonly DenseSlotSet[], s: StepScalars): void {
     for (const set of sets) denseStepOne(set, s);
   },

@@ -28,6 +28,11 @@ export class CompiledKernels implements AdamKernels {
   private zeroBytes = 0;
   /** The sparse step's scalar block. */
   private readonly scalarsPtr: number;
+  /** The record table of {@link sumsOfSquares}, reused from call to call. */
+  private sumsPtr = 0;
+  private sumsBytes = 0;
+  /** Per kernel-memory array of a sumsOfSquares call: its index, byte offset, length, is-f64. */
+  private readonly sumPlaces: number[] = [];
 
   constructor(options: LoadOptions = {}) {
     const loaded = instantiateKernelModule(options);
@@ -109,6 +114,37 @@ export class CompiledKernels implements AdamKernels {
       else this.arena.f32.set(values, ptr >> 2);
     }
     return wide ? this.wasm.sumsq64(ptr, n) : this.wasm.sumsq32(ptr, n);
+  }
+
+  sumsOfSquares(values: readonly FloatArray[], out: Float64Array): void {
+    // Kernel-memory arrays go to wasm as one table, in one call. Their places are recorded first:
+    // summing an ordinary array may stage it and grow (so detach) an ordinary memory.
+    const places = this.sumPlaces;
+    places.length = 0;
+    for (let i = 0; i < values.length; i++) {
+      const a = values[i];
+      if (this.arena.owns(a.buffer)) places.push(i, a.byteOffset, a.length, a instanceof Float64Array ? 1 : 0);
+    }
+    const bytes = (places.length / 4) * 16;
+    if (bytes > this.sumsBytes) {
+      if (this.sumsBytes > 0) this.arena.free(this.sumsPtr, this.sumsBytes);
+      this.sumsBytes = Math.max(bytes, (this.sumsBytes * 3) >> 1);
+      this.sumsPtr = this.arena.alloc(this.sumsBytes);
+    }
+    for (let i = 0, k = 0; i < values.length; i++) {
+      if (k < places.length && places[k] === i) k += 4;
+      else out[i] = this.sumOfSquares(values[i]);
+    }
+    if (places.length === 0) return;
+    const i32 = this.arena.i32;
+    for (let k = 0, r = this.sumsPtr >> 2; k < places.length; k += 4, r += 4) {
+      i32[r] = places[k + 1];
+      i32[r + 1] = places[k + 2];
+      i32[r + 2] = places[k + 3];
+    }
+    this.wasm.sumsqMany(this.sumsPtr, places.length / 4);
+    const f64 = this.arena.f64;
+    for (let k = 0, r = this.sumsPtr >> 3; k < places.length; k += 4, r += 2) out[places[k]] = f64[r];
   }
 
   denseStep(sets: readonly DenseSlotSet[], s: StepScalars): void {

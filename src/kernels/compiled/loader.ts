@@ -13,6 +13,8 @@ export interface KernelExports {
     scalars: number, flags: number): void;
   sumsq32(ptr: number, length: number): number;
   sumsq64(ptr: number, length: number): number;
+  /** Sums of squares of `count` (ptr, length, isF64) records at `table`, written back as f64s. */
+  sumsqMany(table: number, count: number): void;
 }
 
 /** An instantiated kernel module and the memory it runs in. */
