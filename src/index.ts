@@ -1,6 +1,7 @@
 /**
  * adam-optimizer: the Keras Adam optimizer, complete and exact, on typed arrays.
  * @packageDocumentation
+ * @module adam-optimizer
  */
 export { Adam, type AdamOptions } from './adam.js';
 export {

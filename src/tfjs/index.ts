@@ -7,11 +7,12 @@
  * that finalizes the EMA when `fit` ends (see {@link registerAdam}).
  *
  * @packageDocumentation
+ * @module adam-optimizer/tfjs
  */
 export { Adam, Adam as KerasAdam, registerAdam, type TfjsWeightDecayExclusion } from './adam.js';
 export type { AdamOptions, Execution, TfjsLearningRate } from './options.js';
 export { FinalizeEmaOnFitEnd } from './fit-callback.js';
-export { isKerasAdam } from './marker.js';
+export { isKerasAdam, type FitEndOptimizer } from './marker.js';
 export type { NamedTensor, VariableLike } from './gradients.js';
 export type { NamedState } from './engine.js';
 export { schedules } from '../index.js';
