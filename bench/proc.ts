@@ -9,12 +9,14 @@ export interface ProcessResult {
   readonly error?: string;
 }
 
-export function runProcess(command: string, args: readonly string[], timeoutSeconds: number): Promise<ProcessResult> {
+export function runProcess(
+  command: string, args: readonly string[], timeoutSeconds: number, env: NodeJS.ProcessEnv = process.env,
+): Promise<ProcessResult> {
   return new Promise((resolve) => {
     let stdout = '';
     let stderr = '';
     let error: string | undefined;
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     const timer = setTimeout(() => {
       error = `timed out after ${timeoutSeconds} s`;
       child.kill('SIGKILL');

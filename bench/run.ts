@@ -18,6 +18,7 @@ import cliProgress from 'cli-progress';
 
 import type { ChildReply } from './child.js';
 import { adapterAvailable } from './peers/adapter.js';
+import { PARALLEL_MIN_ELEMENTS, defaultThreadCount } from '../src/kernels/compiled/threads.js';
 import { GCC_FLAGS, runRoofline, rooflineRows, type RooflineFigures } from './peers/roofline.js';
 import { findTorch, runTorch, type TorchInfo } from './peers/torch.js';
 import { consoleReport, markdownReport, type Environment } from './report.js';
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
   steps.push({
     label: 'C roofline probe',
     run: async () => {
-      roofline = await runRoofline(big.size, many.count, many.size, quick ? 5 : 3, quick ? 3 : 5, mode.childTimeoutSeconds);
+      roofline = await runRoofline(big.size, many.count, many.size, quick ? 5 : 3, quick ? 3 : 5, mode.childTimeoutSeconds, defaultThreadCount());
     },
   });
   steps.push({ label: 'probing python3 for torch', run: async () => { torch = await findTorch(); } });
@@ -230,7 +231,7 @@ async function main(): Promise<void> {
 
   // The environment lines.
   const ourKernel = results.find((r) => r.key === 'ours-buffer' && r.kernelName)?.kernelName ?? 'unknown';
-  envLines.push(`ours with jitCompile: true ran the ${ourKernel} kernels`);
+  envLines.push(`ours with jitCompile: true ran the ${ourKernel} kernels; steps of ${PARALLEL_MIN_ELEMENTS.toLocaleString('en-US')} parameters or more on ${defaultThreadCount()} thread(s) (main + workers; ADAM_OPTIMIZER_THREADS overrides)`);
   const rf = roofline as RooflineFigures | { skipped: string };
   if ('skipped' in rf) {
     envLines.push(`C probe: skipped (${rf.skipped})`);

@@ -119,6 +119,10 @@ export async function runOurs(task: ChildTask): Promise<PeerResult> {
   const w = task.workload;
   const variant = task.peer as Variant;
   const setup = setUp(w, variant, w.count, w.size);
+  // One step starts the kernel worker threads (large steps only); give them time to come up, as
+  // they would have in any run longer than a few steps.
+  setup.step();
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const rate = await measureRate(setup.step, totalParams(w), task.timing);
   const notes: string[] = [];
   if (variant === 'ours-buffer' && !setup.usesBuffers) notes.push('no gradientBuffer(): plain arrays');

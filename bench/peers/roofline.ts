@@ -28,11 +28,15 @@ export interface RooflineFigures {
   readonly chunkSize?: number;
   readonly adam32Chunks?: number;
   readonly full32Chunks?: number;
+  /** With OpenMP: the threads of the multi-threaded loop, and its rates. */
+  readonly threads?: number;
+  readonly adam32Threads?: number;
+  readonly adam32ChunksThreads?: number;
 }
 
 /** Compiles and runs the probe; `big` is the 1-variable size, `count`×`size` the many-variable layout. */
 export async function runRoofline(
-  big: number, count: number, size: number, steps: number, reps: number, timeoutSeconds: number,
+  big: number, count: number, size: number, steps: number, reps: number, timeoutSeconds: number, threads: number,
 ): Promise<RooflineFigures | { skipped: string }> {
   const source = fileURLToPath(new URL('../probe/roofline.c', import.meta.url));
   const version = await runProcess('gcc', ['--version'], 30);
@@ -40,9 +44,12 @@ export async function runRoofline(
   const dir = mkdtempSync(path.join(os.tmpdir(), 'adam-roofline-'));
   try {
     const binary = path.join(dir, 'roofline');
-    const cc = await runProcess('gcc', [...GCC_FLAGS, '-o', binary, source, '-lm'], 120);
+    // With OpenMP when gcc has it (one more row: the same loop on `threads` threads), else without.
+    let cc = await runProcess('gcc', [...GCC_FLAGS, '-fopenmp', '-o', binary, source, '-lm'], 120);
+    if (cc.status !== 0) cc = await runProcess('gcc', [...GCC_FLAGS, '-o', binary, source, '-lm'], 120);
     if (cc.status !== 0) return { skipped: `gcc failed: ${cc.error ?? lastLine(cc.stderr)}` };
-    const run = await runProcess(binary, ['1', String(big), String(steps), String(reps), String(count), String(size)], timeoutSeconds);
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OMP_PROC_BIND: 'false' };
+    const run = await runProcess(binary, ['1', String(big), String(steps), String(reps), String(count), String(size)], timeoutSeconds, env);
     if (run.status !== 0) return { skipped: `probe failed: ${run.error ?? lastLine(run.stderr)}` };
     const figures = JSON.parse(lastLine(run.stdout)) as Omit<RooflineFigures, 'compiler'>;
     return { ...figures, compiler: (version.stdout.split('\n')[0] ?? 'gcc').trim() };
@@ -73,6 +80,9 @@ export function rooflineRows(r: RooflineFigures, w: Workload): PeerResult[] {
     return rows;
   }
   row('c-roofline', 'C fp32 Adam loop (roofline)', adam, `1 thread, ${layout}, ${ADAM_BYTES_F32} B/param`);
+  if (r.threads !== undefined && r.threads > 1 && !w.amsgrad && !w.full) {
+    row('c-roofline-threads', `C fp32 Adam loop, ${r.threads} threads`, many ? r.adam32ChunksThreads : r.adam32Threads, `OpenMP, ${layout}, ${ADAM_BYTES_F32} B/param`);
+  }
   if (w.amsgrad) row('c-amsgrad', 'C fp32 AMSGrad loop', r.amsgrad32, `1 thread, ${layout}, 36 B/param`);
   if (w.full) row('c-full', 'C fp32 full-feature loop', many ? r.full32Chunks : r.full32, `1 thread, ${layout}, 40 B/param incl. the norm pass`);
   row('c-stream', `STREAM triad ÷ ${ADAM_BYTES_F32} B`, r.triadBytesPerSec / ADAM_BYTES_F32, 'single-thread bandwidth bound');

@@ -11,6 +11,9 @@
  * write-allocate reads of p, m, v are not counted, as STREAM does not count them).
  */
 #define _POSIX_C_SOURCE 200112L
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +178,24 @@ static void free_arrays(arrays_t *A) {
   free(A->x);
 }
 
-enum { K_ADAM32, K_ADAM64, K_AMSGRAD32, K_FULL32 };
+enum { K_ADAM32, K_ADAM64, K_AMSGRAD32, K_FULL32, K_ADAM32_THREADS };
+
+/* The fp32 Adam loop with every array cut into one contiguous range per OpenMP thread (built with
+   -fopenmp and run with OMP_NUM_THREADS; without OpenMP it runs on one thread). */
+static void adam32_threads(arrays_t *A, scalars_t s) {
+#pragma omp parallel
+  {
+    size_t id = 0, nt = 1;
+#ifdef _OPENMP
+    id = (size_t)omp_get_thread_num();
+    nt = (size_t)omp_get_num_threads();
+#endif
+    for (size_t j = 0; j < A->count; j++) {
+      size_t lo = A->size * id / nt, hi = A->size * (id + 1) / nt;
+      adam_f32(A->p[j] + lo, A->g[j] + lo, A->m[j] + lo, A->v[j] + lo, hi - lo, s);
+    }
+  }
+}
 
 static void run_step(int kind, arrays_t *A, int t) {
   scalars_t s = step_scalars(t);
@@ -185,6 +205,10 @@ static void run_step(int kind, arrays_t *A, int t) {
     for (size_t j = 0; j < A->count; j++) total += sumsq_f32(A->g[j], A->size);
     double norm = sqrt(total), limit = 1.0;
     scale = norm > limit ? (float)(limit / norm) : 1.0f;
+  }
+  if (kind == K_ADAM32_THREADS) {
+    adam32_threads(A, s);
+    return;
   }
   for (size_t j = 0; j < A->count; j++) {
     switch (kind) {
@@ -258,10 +282,17 @@ int main(int argc, char **argv) {
   printf(",\"adam64\":%.6e", time_kind(K_ADAM64, count, size, steps, reps));
   printf(",\"amsgrad32\":%.6e", time_kind(K_AMSGRAD32, count, size, steps, reps));
   printf(",\"full32\":%.6e", time_kind(K_FULL32, count, size, steps, reps));
+#ifdef _OPENMP
+  printf(",\"threads\":%d", omp_get_max_threads());
+  printf(",\"adam32Threads\":%.6e", time_kind(K_ADAM32_THREADS, count, size, steps, reps));
+#endif
   if (ccount > 0 && csize > 0) {
     printf(",\"chunkCount\":%zu,\"chunkSize\":%zu", ccount, csize);
     printf(",\"adam32Chunks\":%.6e", time_kind(K_ADAM32, ccount, csize, steps, reps));
     printf(",\"full32Chunks\":%.6e", time_kind(K_FULL32, ccount, csize, steps, reps));
+#ifdef _OPENMP
+    printf(",\"adam32ChunksThreads\":%.6e", time_kind(K_ADAM32_THREADS, ccount, csize, steps, reps));
+#endif
   }
   printf("}\n");
   return 0;

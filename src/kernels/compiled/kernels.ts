@@ -5,6 +5,7 @@ import { Arena, ArenaStorage, bytesPer, pad16 } from './arena.js';
 import { DenseTable } from './dense.js';
 import { AMSGRAD, EMA, OVERWRITE, SCALAR_BLOCK_BYTES, stepFlags, writeScalars } from './scalars.js';
 import { instantiateKernelModule, type KernelExports, type LoadOptions } from './loader.js';
+import { PARALLEL_MIN_ELEMENTS, ThreadPool, defaultThreadCount, tableElements } from './threads.js';
 
 /** Below this many elements, a sum of squares of an ordinary array is cheaper in JavaScript than copied in. */
 const SMALL_SUM = 64;
@@ -28,6 +29,10 @@ export class CompiledKernels implements AdamKernels {
   private zeroBytes = 0;
   /** The sparse step's scalar block. */
   private readonly scalarsPtr: number;
+  /** Worker threads for large dense steps: created at the first one; null when there are none. */
+  private pool: ThreadPool | null | undefined;
+  private readonly threads: number;
+  private readonly module: WebAssembly.Module;
   /** The record table of {@link sumsOfSquares}, reused from call to call. */
   private sumsPtr = 0;
   private sumsBytes = 0;
@@ -40,6 +45,18 @@ export class CompiledKernels implements AdamKernels {
     this.arena = new Arena(loaded.memory, loaded.shared, loaded.maximumPages);
     this.tables = { float32: new DenseTable(this.arena, 'float32'), float64: new DenseTable(this.arena, 'float64') };
     this.scalarsPtr = this.arena.alloc(SCALAR_BLOCK_BYTES);
+    this.module = loaded.module;
+    this.threads = options.threads ?? defaultThreadCount();
+  }
+
+  /** Threads (main included) that dense steps run on once the workers are up. */
+  get threadCount(): number {
+    return this.pool === null || this.pool === undefined ? 1 : this.pool.threads;
+  }
+
+  /** Whether every worker thread has started (large steps run on them from then on). */
+  get workersReady(): boolean {
+    return this.pool != null && this.pool.readyWorkers === this.pool.threads - 1;
   }
 
   /** Whether the memory is shared (views survive growth) rather than ordinary. */
@@ -153,7 +170,7 @@ export class CompiledKernels implements AdamKernels {
     const table = this.tables[dtype];
     table.prepare(sets, s);
     const count = table.count;
-    if (count > 0) {
+    if (count > 0 && !this.runParallel(dtype === 'float64', table.ptr, count)) {
       if (dtype === 'float64') this.wasm.dense64(table.ptr, count);
       else this.wasm.dense32(table.ptr, count);
     }
@@ -223,6 +240,20 @@ export class CompiledKernels implements AdamKernels {
       vhat === null ? 0 : (vhat as ArenaStorage).ptr, average === null ? 0 : (average as ArenaStorage).ptr,
       length, this.zeroPtr, idxPtr, nIdx, rowsPtr, rowSize, this.scalarsPtr, flags,
     );
+  }
+
+  /** Runs a dense table on the worker threads too, when there are any and the step is large. */
+  private runParallel(dtype64: boolean, ptr: number, count: number): boolean {
+    if (this.pool === null || this.threads <= 1) return false;
+    const total = tableElements(this.arena, ptr, count);
+    if (total < PARALLEL_MIN_ELEMENTS) return false;
+    if (this.pool === undefined) {
+      this.pool = ThreadPool.create(this.arena, this.module, this.threads, (wide, p, n) => {
+        if (wide) this.wasm.dense64(p, n);
+        else this.wasm.dense32(p, n);
+      });
+    }
+    return this.pool !== null && this.pool.run(dtype64, ptr, count, total);
   }
 
   /** A scratch block of at least `bytes` bytes, valid until the next call that stages. */

@@ -20,6 +20,8 @@ export interface KernelExports {
 /** An instantiated kernel module and the memory it runs in. */
 export interface LoadedModule {
   readonly exports: KernelExports;
+  /** The compiled module, for worker threads to instantiate over the same (shared) memory. */
+  readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
   /** Whether the memory is shared (its views survive growth) or ordinary (growth detaches them). */
   readonly shared: boolean;
@@ -33,6 +35,11 @@ export interface LoadOptions {
   readonly shared?: boolean;
   /** Initial size of the memory in 64 KiB pages (default 16). */
   readonly initialPages?: number;
+  /**
+   * Threads (main included) a large dense step may use; default: `defaultThreadCount()`. Workers
+   * need a shared memory and Node's worker threads; elsewhere steps run on the calling thread.
+   */
+  readonly threads?: number;
 }
 
 /** wasm32 addresses 4 GiB: 65536 pages of 64 KiB. */
@@ -97,12 +104,14 @@ export function instantiateKernelModule(options: LoadOptions = {}): LoadedModule
       }
       if (!(memory.buffer instanceof SharedArrayBuffer)) break;
       try {
-        return { exports: instantiate(compiled(true), memory), memory, shared: true, maximumPages: maximum };
+        const module = compiled(true);
+        return { exports: instantiate(module, memory), module, memory, shared: true, maximumPages: maximum };
       } catch {
         break; // the engine has shared memories but not the threads feature: use an ordinary one
       }
     }
   }
   const memory = new WebAssembly.Memory({ initial });
-  return { exports: instantiate(compiled(false), memory), memory, shared: false, maximumPages: WASM32_PAGES };
+  const module = compiled(false);
+  return { exports: instantiate(module, memory), module, memory, shared: false, maximumPages: WASM32_PAGES };
 }

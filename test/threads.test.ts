@@ -1,0 +1,96 @@
+// Large dense steps shared with worker threads give bit-identical results to one thread.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Adam, Variable } from '../src/index.js';
+import { createCompiledKernels, type CompiledKernels } from '../src/kernels/compiled/index.js';
+import type { DenseSlotSet, StepScalars } from '../src/kernels/kernel.js';
+import { PARALLEL_MIN_ELEMENTS } from '../src/kernels/compiled/threads.js';
+import type { Dtype } from '../src/storage.js';
+import { random } from './support.js';
+
+/** Variable lengths: one large odd-sized variable, many small ones, a few tiny ones. */
+const LENGTHS = [PARALLEL_MIN_ELEMENTS + 3, ...Array.from({ length: 150 }, (_, i) => 1021 + (i % 7)), 1, 2, 3, 5];
+
+function makeSets(kernels: CompiledKernels, dtype: Dtype, withVhat: boolean, withAverage: boolean, seed: number): DenseSlotSet[] {
+  const rand = random(seed);
+  return LENGTHS.map((length, i) => {
+    const storage = () => {
+      const s = kernels.allocate(dtype, length);
+      const a = s.array;
+      for (let j = 0; j < a.length; j++) a[j] = rand() * 2 - 1;
+      return s;
+    };
+    const param = storage();
+    const m = storage();
+    const v = storage();
+    for (let j = 0; j < length; j++) v.array[j] = Math.abs(v.array[j]);
+    const grad = kernels.gradientBuffer(dtype, length);
+    for (let j = 0; j < length; j++) grad.array[j] = (rand() * 2 - 1) * 10 ** ((j % 9) - 4);
+    return {
+      param, m, v, grad: grad.array,
+      vhat: withVhat ? storage() : null,
+      average: withAverage ? storage() : null,
+      gradScale: i % 3 === 0 ? 0.5 : 1,
+      decay: i % 2 === 0 ? 1e-3 : 0,
+    };
+  });
+}
+
+async function whenWorkersReady(kernels: CompiledKernels, warmUp: () => void): Promise<void> {
+  for (let i = 0; i < 200 && !kernels.workersReady; i++) {
+    warmUp();
+    await sleep(25);
+  }
+  assert.ok(kernels.workersReady, 'the worker threads started');
+}
+
+const scalarsCases: { label: string; scalars: StepScalars; vhat: boolean; average: boolean }[] = [
+  { label: 'plain', vhat: false, average: false, scalars: { alpha: 1e-3, epsilon: 1e-7, oneMinusBeta1: 0.1, oneMinusBeta2: 0.001, amsgrad: false, clipValue: 0, emaMomentum: null, emaOverwrite: false } },
+  { label: 'amsgrad, clipvalue, EMA with overwrite', vhat: true, average: true, scalars: { alpha: 3e-2, epsilon: 1e-3, oneMinusBeta1: 0.2, oneMinusBeta2: 0.05, amsgrad: true, clipValue: 0.01, emaMomentum: 0.9, emaOverwrite: true } },
+];
+
+for (const threads of [2, 3]) {
+  for (const dtype of ['float32', 'float64'] as const) {
+    for (const { label, scalars, vhat, average } of scalarsCases) {
+      test(`${threads} threads, ${dtype}, ${label}: bit-identical to one thread`, async () => {
+        const single = createCompiledKernels({ threads: 1 });
+        const parallel = createCompiledKernels({ threads });
+        const a = makeSets(single, dtype, vhat, average, 11);
+        const b = makeSets(parallel, dtype, vhat, average, 11);
+        // Warm-up steps on a throwaway copy start the workers without touching `b`.
+        const warm = makeSets(parallel, dtype, vhat, average, 12);
+        await whenWorkersReady(parallel, () => parallel.denseStep(warm, scalars));
+        assert.equal(parallel.threadCount, threads);
+        for (let step = 0; step < 3; step++) {
+          single.denseStep(a, scalars);
+          parallel.denseStep(b, scalars);
+        }
+        a.forEach((set, i) => {
+          for (const key of ['param', 'm', 'v', 'vhat', 'average'] as const) {
+            const x = set[key];
+            const y = b[i][key];
+            if (x === null || y === null) continue;
+            assert.deepEqual(y.array, x.array, `variable ${i} (${LENGTHS[i]} elements), ${key}`);
+          }
+        });
+      });
+    }
+  }
+}
+
+test('an optimizer step over worker threads equals the same step on the reference kernels', async () => {
+  const size = PARALLEL_MIN_ELEMENTS * 2 + 5;
+  const init = Float64Array.from({ length: size }, (_, i) => Math.sin(i));
+  const grads = Float64Array.from({ length: size }, (_, i) => Math.cos(3 * i));
+  const fast = new Variable(init.slice());
+  const slow = new Variable(init.slice());
+  const fastOpt = new Adam({ jitCompile: true, amsgrad: true, useEma: true, weightDecay: 0.01 });
+  const slowOpt = new Adam({ jitCompile: false, amsgrad: true, useEma: true, weightDecay: 0.01 });
+  for (let step = 0; step < 4; step++) {
+    fastOpt.applyGradients([[grads, fast]]);
+    slowOpt.applyGradients([[grads, slow]]);
+    await sleep(20); // lets the workers start, so that later steps run on them
+  }
+  assert.deepEqual(fast.value, slow.value, 'float64 is bit-identical to the reference kernels');
+});
