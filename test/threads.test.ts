@@ -66,6 +66,11 @@ for (const threads of [2, 3]) {
           single.denseStep(a, scalars);
           parallel.denseStep(b, scalars);
         }
+        // Once stopped, steps run on the calling thread, with the same results.
+        parallel.stopWorkers();
+        assert.equal(parallel.threadCount, 1);
+        single.denseStep(a, scalars);
+        parallel.denseStep(b, scalars);
         a.forEach((set, i) => {
           for (const key of ['param', 'm', 'v', 'vhat', 'average'] as const) {
             const x = set[key];

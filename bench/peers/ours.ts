@@ -4,6 +4,7 @@
  * `opt.variables`, and JS heap growth over many steps.
  */
 import { Adam, Variable, type FloatArray, type GradientPair } from '../../src/index.js';
+import { loadCompiledKernels, type CompiledKernels } from '../../src/kernels/compiled/index.js';
 import { fillGradient, fillParams, measureRate } from '../timing.js';
 import { adamOptions, totalParams, type ChildTask, type MemoryReport, type PeerResult, type Workload } from '../workloads.js';
 
@@ -119,12 +120,16 @@ export async function runOurs(task: ChildTask): Promise<PeerResult> {
   const w = task.workload;
   const variant = task.peer as Variant;
   const setup = setUp(w, variant, w.count, w.size);
-  // One step starts the kernel worker threads (large steps only); give them time to come up, as
-  // they would have in any run longer than a few steps.
+  // One step starts the kernel worker threads (large steps only); let them come up, as they would
+  // in any run longer than a few steps.
   setup.step();
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  const kernels = variant === 'ours-reference' ? null : (loadCompiledKernels() as CompiledKernels | null);
+  for (let waited = 0; kernels !== null && kernels.threadCount > 1 && !kernels.workersReady && waited < 3000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   const rate = await measureRate(setup.step, totalParams(w), task.timing);
   const notes: string[] = [];
+  if (kernels !== null) notes.push(kernels.workersReady ? `${kernels.threadCount} threads` : '1 thread');
   if (variant === 'ours-buffer' && !setup.usesBuffers) notes.push('no gradientBuffer(): plain arrays');
   if (variant !== 'ours-reference' && setup.opt.kernelName !== 'compiled') notes.push('jitCompile fell back to reference');
   const memory = task.memory ? await measureMemory(w, variant, setup, task.memory.steps, task.memory.maxParams) : undefined;

@@ -242,6 +242,12 @@ export class CompiledKernels implements AdamKernels {
     );
   }
 
+  /** Ends this kernel set's worker threads, if any; dense steps then run on the calling thread. */
+  stopWorkers(): void {
+    this.pool?.stop();
+    this.pool = null;
+  }
+
   /** Runs a dense table on the worker threads too, when there are any and the step is large. */
   private runParallel(dtype64: boolean, ptr: number, count: number): boolean {
     if (this.pool === null || this.threads <= 1) return false;

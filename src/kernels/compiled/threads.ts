@@ -130,6 +130,16 @@ export class ThreadPool {
     }
   }
 
+  /** Ends the worker threads (after any step in progress); later steps run on the main thread. */
+  stop(): void {
+    const i32 = this.arena.i32;
+    const c = this.ctrl >> 2;
+    this.broken = true;
+    Atomics.store(i32, c + STOP, 1);
+    Atomics.add(i32, c + GENERATION, 1);
+    Atomics.notify(i32, c + GENERATION);
+  }
+
   /** How many workers have started and wait for work. */
   get readyWorkers(): number {
     return Atomics.load(this.arena.i32, (this.ctrl >> 2) + READY);
