@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Adam, Variable } from '../src/index.js';
 import { createCompiledKernels, type CompiledKernels } from '../src/kernels/compiled/index.js';
 import type { DenseSlotSet, StepScalars } from '../src/kernels/kernel.js';
+import { referenceKernels } from '../src/kernels/reference.js';
 import { PARALLEL_MIN_ELEMENTS } from '../src/kernels/compiled/threads.js';
 import type { Dtype } from '../src/storage.js';
 import { random } from './support.js';
@@ -98,4 +99,31 @@ test('an optimizer step over worker threads equals the same step on the referenc
     await sleep(20); // lets the workers start, so that later steps run on them
   }
   assert.deepEqual(fast.value, slow.value, 'float64 is bit-identical to the reference kernels');
+});
+
+test('sums of squares for norm clipping: identical with 1 or 3 threads, and equal to the reference', async () => {
+  const single = createCompiledKernels({ threads: 1 });
+  const parallel = createCompiledKernels({ threads: 3 });
+  const lengths = [PARALLEL_MIN_ELEMENTS * 2 + 7, 70_000, 1023, 1, 0];
+  const fill = (kernels: CompiledKernels, dtype: Dtype) => lengths.map((length, i) => {
+    const rand = random(100 + i);
+    const buffer = kernels.gradientBuffer(dtype, length);
+    for (let j = 0; j < length; j++) buffer.array[j] = (rand() - 0.5) * 10 ** ((j % 7) - 3);
+    return buffer;
+  });
+  for (const dtype of ['float32', 'float64'] as const) {
+    const a = fill(single, dtype);
+    const b = fill(parallel, dtype);
+    await whenWorkersReady(parallel, () => parallel.denseStep(makeSets(parallel, 'float32', false, false, 3), scalarsCases[0].scalars));
+    const outA = new Float64Array(lengths.length);
+    const outB = new Float64Array(lengths.length);
+    single.sumsOfSquares(a.map((s) => s.array), outA);
+    parallel.sumsOfSquares(b.map((s) => s.array), outB);
+    assert.deepEqual(outB, outA);
+    a.forEach((s, i) => {
+      const expected = referenceKernels.sumOfSquares(s.array);
+      assert.ok(Math.abs(outA[i] - expected) <= 1e-12 * expected, `${dtype} array ${i}: ${outA[i]} vs ${expected}`);
+    });
+  }
+  parallel.stopWorkers();
 });

@@ -9,6 +9,8 @@ import { PARALLEL_MIN_ELEMENTS, ThreadPool, defaultThreadCount, tableElements } 
 
 /** Below this many elements, a sum of squares of an ordinary array is cheaper in JavaScript than copied in. */
 const SMALL_SUM = 64;
+/** Elements per block of a sum of squares: partial sums are added in block order. */
+const SUM_BLOCK = 1 << 16;
 
 /**
  * The compiled kernel set: WebAssembly SIMD kernels over one growable memory that this object owns.
@@ -134,15 +136,22 @@ export class CompiledKernels implements AdamKernels {
   }
 
   sumsOfSquares(values: readonly FloatArray[], out: Float64Array): void {
-    // Kernel-memory arrays go to wasm as one table, in one call. Their places are recorded first:
-    // summing an ordinary array may stage it and grow (so detach) an ordinary memory.
+    // Kernel-memory arrays go to wasm as one table of blocks of at most SUM_BLOCK elements, whose
+    // sums are added in order: the same blocks whether one thread or several compute them, so the
+    // result does not depend on the thread count. Places are recorded first: summing an ordinary
+    // array may stage it and grow (so detach) an ordinary memory.
     const places = this.sumPlaces;
     places.length = 0;
+    let blocks = 0;
+    let elements = 0;
     for (let i = 0; i < values.length; i++) {
       const a = values[i];
-      if (this.arena.owns(a.buffer)) places.push(i, a.byteOffset, a.length, a instanceof Float64Array ? 1 : 0);
+      if (!this.arena.owns(a.buffer)) continue;
+      places.push(i, a.byteOffset, a.length, a instanceof Float64Array ? 1 : 0);
+      blocks += Math.ceil(a.length / SUM_BLOCK);
+      elements += a.length;
     }
-    const bytes = (places.length / 4) * 16;
+    const bytes = blocks * 16;
     if (bytes > this.sumsBytes) {
       if (this.sumsBytes > 0) this.arena.free(this.sumsPtr, this.sumsBytes);
       this.sumsBytes = Math.max(bytes, (this.sumsBytes * 3) >> 1);
@@ -154,14 +163,28 @@ export class CompiledKernels implements AdamKernels {
     }
     if (places.length === 0) return;
     const i32 = this.arena.i32;
-    for (let k = 0, r = this.sumsPtr >> 2; k < places.length; k += 4, r += 4) {
-      i32[r] = places[k + 1];
-      i32[r + 1] = places[k + 2];
-      i32[r + 2] = places[k + 3];
+    let r = this.sumsPtr >> 2;
+    for (let k = 0; k < places.length; k += 4) {
+      const offset = places[k + 1];
+      const length = places[k + 2];
+      const wide = places[k + 3];
+      for (let start = 0; start < length; start += SUM_BLOCK, r += 4) {
+        i32[r] = offset + start * (wide ? 8 : 4);
+        i32[r + 1] = Math.min(SUM_BLOCK, length - start);
+        i32[r + 2] = wide;
+      }
     }
-    this.wasm.sumsqMany(this.sumsPtr, places.length / 4);
+    const sumOnMain = (ptr: number, count: number): void => this.wasm.sumsqMany(ptr, count);
+    if (!(elements >= PARALLEL_MIN_ELEMENTS && this.workerPool()?.runSums(this.sumsPtr, blocks, sumOnMain))) {
+      sumOnMain(this.sumsPtr, blocks);
+    }
     const f64 = this.arena.f64;
-    for (let k = 0, r = this.sumsPtr >> 3; k < places.length; k += 4, r += 2) out[places[k]] = f64[r];
+    let b = this.sumsPtr >> 3;
+    for (let k = 0; k < places.length; k += 4) {
+      let sum = 0;
+      for (let start = 0; start < places[k + 2]; start += SUM_BLOCK, b += 2) sum += f64[b];
+      out[places[k]] = sum;
+    }
   }
 
   denseStep(sets: readonly DenseSlotSet[], s: StepScalars): void {
@@ -253,13 +276,19 @@ export class CompiledKernels implements AdamKernels {
     if (this.pool === null || this.threads <= 1) return false;
     const total = tableElements(this.arena, ptr, count);
     if (total < PARALLEL_MIN_ELEMENTS) return false;
+    const pool = this.workerPool();
+    return pool !== null && pool.run(dtype64, ptr, count, total);
+  }
+
+  /** The worker threads, started on first use by a large step; null where there are none. */
+  private workerPool(): ThreadPool | null {
     if (this.pool === undefined) {
       this.pool = ThreadPool.create(this.arena, this.module, this.threads, (wide, p, n) => {
         if (wide) this.wasm.dense64(p, n);
         else this.wasm.dense32(p, n);
       });
     }
-    return this.pool !== null && this.pool.run(dtype64, ptr, count, total);
+    return this.pool;
   }
 
   /** A scratch block of at least `bytes` bytes, valid until the next call that stages. */

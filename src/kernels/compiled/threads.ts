@@ -10,7 +10,8 @@ export const PARALLEL_MIN_ELEMENTS = 1 << 18;
 const WORKER_TIMEOUT_MS = 30_000;
 
 // Control block (i32 slots at `ctrl`): 0 job generation, 1 finished count, 2 ready count,
-// 3 stop flag, then per worker w at 4 + 4w: table byte offset, record count, is-f64, unused.
+// 3 stop flag, then per worker w at 4 + 4w: table byte offset, record count, is-f64, job kind
+// (0 a dense table, 1 a sums-of-squares table).
 const GENERATION = 0;
 const FINISHED = 1;
 const READY = 2;
@@ -23,7 +24,7 @@ const STOP = 3;
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, ctrl, index } = workerData;
-const { dense32, dense64 } = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const { dense32, dense64, sumsqMany } = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const i32 = new Int32Array(memory.buffer, ctrl, 4 + 4 * (index + 1));
 const job = 4 + 4 * index;
 let seen = Atomics.load(i32, ${GENERATION});
@@ -36,7 +37,8 @@ for (;;) {
   seen = generation;
   if (Atomics.load(i32, ${STOP}) !== 0) break;
   const count = i32[job + 1];
-  if (count > 0) (i32[job + 2] !== 0 ? dense64 : dense32)(i32[job] >>> 0, count);
+  if (count > 0 && i32[job + 3] === 1) sumsqMany(i32[job] >>> 0, count);
+  else if (count > 0) (i32[job + 2] !== 0 ? dense64 : dense32)(i32[job] >>> 0, count);
   Atomics.add(i32, ${FINISHED}, 1);
   Atomics.notify(i32, ${FINISHED});
 }
@@ -152,19 +154,51 @@ export class ThreadPool {
    */
   run(dtype64: boolean, tablePtr: number, count: number, total: number): boolean {
     if (this.broken || this.readyWorkers < this.workers) return false;
-    const threads = this.workers + 1;
-    const tables = this.split(dtype64, tablePtr, count, total, threads);
+    const tables = this.split(dtype64, tablePtr, count, total, this.threads);
+    this.post(tables, dtype64 ? 1 : 0, 0);
+    if (tables[0].count > 0) this.runOnMain(dtype64, tables[0].ptr, tables[0].count);
+    this.waitForWorkers();
+    return true;
+  }
+
+  /**
+   * Runs the sums-of-squares table at `tablePtr` (`count` records of 16 bytes, see
+   * assembly/adam.ts) across the threads, each on a contiguous run of records; returns false while
+   * the workers are not ready. Every record's sum is the same wherever it is computed.
+   */
+  runSums(tablePtr: number, count: number, sumOnMain: (ptr: number, count: number) => void): boolean {
+    if (this.broken || this.readyWorkers < this.workers) return false;
+    const parts: { ptr: number; count: number }[] = [];
+    for (let t = 0, start = 0; t < this.threads; t++) {
+      const end = Math.round((count * (t + 1)) / this.threads);
+      parts.push({ ptr: tablePtr + start * 16, count: end - start });
+      start = end;
+    }
+    this.post(parts, 0, 1);
+    if (parts[0].count > 0) sumOnMain(parts[0].ptr, parts[0].count);
+    this.waitForWorkers();
+    return true;
+  }
+
+  /** Hands part w + 1 to worker w and wakes the workers. */
+  private post(parts: readonly { ptr: number; count: number }[], wide: number, kind: number): void {
     const i32 = this.arena.i32;
     const c = this.ctrl >> 2;
     for (let w = 0; w < this.workers; w++) {
-      i32[c + 4 + 4 * w] = tables[w + 1].ptr;
-      i32[c + 5 + 4 * w] = tables[w + 1].count;
-      i32[c + 6 + 4 * w] = dtype64 ? 1 : 0;
+      i32[c + 4 + 4 * w] = parts[w + 1].ptr;
+      i32[c + 5 + 4 * w] = parts[w + 1].count;
+      i32[c + 6 + 4 * w] = wide;
+      i32[c + 7 + 4 * w] = kind;
     }
     Atomics.store(i32, c + FINISHED, 0);
     Atomics.add(i32, c + GENERATION, 1);
     Atomics.notify(i32, c + GENERATION);
-    if (tables[0].count > 0) this.runOnMain(dtype64, tables[0].ptr, tables[0].count);
+  }
+
+  /** Blocks until every worker has finished its part (TensorFlow.js needs a synchronous step). */
+  private waitForWorkers(): void {
+    const i32 = this.arena.i32;
+    const c = this.ctrl >> 2;
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
     for (let done = Atomics.load(i32, c + FINISHED); done < this.workers; done = Atomics.load(i32, c + FINISHED)) {
       const left = deadline - Date.now();
@@ -174,7 +208,6 @@ export class ThreadPool {
       }
       Atomics.wait(i32, c + FINISHED, done, left);
     }
-    return true;
   }
 
   /**
