@@ -14,6 +14,7 @@ import { wasmBinaryBase64, wasmSharedBinaryBase64 } from '../src/kernels/compile
 import type { AdamKernels, DenseSlotSet, SparseSlotSet, StepScalars } from '../src/kernels/kernel.js';
 import { referenceKernels } from '../src/kernels/reference.js';
 import { HeapStorage, type Dtype, type FloatArray, type Storage } from '../src/storage.js';
+import { random as rng } from './support.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type ValueOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
@@ -22,17 +23,6 @@ type GradSource = 'kernel' | 'heap' | 'unaligned' | 'float64-into-float32';
 /** Per-step agreement: float32 runs in f32 (as Keras does), float64 is the reference's arithmetic. */
 const RTOL = { float32: 1e-6, float64: 1e-12 } as const;
 const NUM_RUNS = 60;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values in [lo, hi), one in ten exactly zero. */
 function fill(array: FloatArray, rand: () => number, lo: number, hi: number): void {

@@ -5,6 +5,7 @@
  * @module
  */
 export { LearningRateSchedule, isLearningRateSchedule } from './schedule.js';
+export { RateDecaySchedule, type RateDecayOptions } from './rate-decay.js';
 export { ExponentialDecay, type ExponentialDecayOptions } from './exponential-decay.js';
 export { InverseTimeDecay, type InverseTimeDecayOptions } from './inverse-time-decay.js';
 export { PiecewiseConstantDecay, type PiecewiseConstantDecayOptions } from './piecewise-constant-decay.js';

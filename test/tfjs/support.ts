@@ -5,6 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { random } from '../support.js';
+
+export { random };
 
 tf.enableProdMode(); // no "install tfjs-node" banner, no debug checks
 
@@ -23,18 +26,6 @@ export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
   assert.ok(ok, `backend ${name} failed to initialize`);
   await tf.ready();
   assert.equal(tf.getBackend(), name);
-}
-
-/** A deterministic pseudo-random generator (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
