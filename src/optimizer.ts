@@ -308,7 +308,7 @@ export abstract class Optimizer {
     const checked = this.checkPairs(list);
     this.prepareStep(learningRate);
 
-    // Nothing has changed so far except the remembered learning rate; from here on the step applies.
+    // Everything is checked and nothing has changed; from here on the step applies.
     if (isLearningRateSchedule(this.learningRateSource)) this.scheduledLearningRate = learningRate;
     const plan = this.plan(checked, learningRate);
     this.update(plan);
