@@ -174,9 +174,8 @@ export class CompiledKernels implements AdamKernels {
         i32[r + 2] = wide;
       }
     }
-    const sumOnMain = (ptr: number, count: number): void => this.wasm.sumsqMany(ptr, count);
-    if (!(elements >= PARALLEL_MIN_ELEMENTS && this.workerPool()?.runSums(this.sumsPtr, blocks, sumOnMain))) {
-      sumOnMain(this.sumsPtr, blocks);
+    if (!(elements >= PARALLEL_MIN_ELEMENTS && this.workerPool()?.runSums(this.sumsPtr, blocks, elements))) {
+      this.wasm.sumsqMany(this.sumsPtr, blocks);
     }
     const f64 = this.arena.f64;
     let b = this.sumsPtr >> 3;
@@ -283,10 +282,7 @@ export class CompiledKernels implements AdamKernels {
   /** The worker threads, started on first use by a large step; null where there are none. */
   private workerPool(): ThreadPool | null {
     if (this.pool === undefined) {
-      this.pool = ThreadPool.create(this.arena, this.module, this.threads, (wide, p, n) => {
-        if (wide) this.wasm.dense64(p, n);
-        else this.wasm.dense32(p, n);
-      });
+      this.pool = ThreadPool.create(this.arena, this.module, this.threads, this.wasm);
     }
     return this.pool;
   }

@@ -9,24 +9,33 @@ export const PARALLEL_MIN_ELEMENTS = 1 << 18;
 /** How long the main thread waits for a worker before giving up on it (ms). */
 const WORKER_TIMEOUT_MS = 30_000;
 
-// Control block (i32 slots at `ctrl`): 0 job generation, 1 finished count, 2 ready count,
-// 3 stop flag, then per worker w at 4 + 4w: table byte offset, record count, is-f64, job kind
-// (0 a dense table, 1 a sums-of-squares table).
+// Control block (i32 slots at `ctrl`): job generation, finished count, ready count, stop flag,
+// the next unclaimed chunk, and the job: chunk list byte offset, chunk count, kind (0 dense f32,
+// 1 dense f64, 2 sums of squares). A chunk is (table byte offset, record count).
 const GENERATION = 0;
 const FINISHED = 1;
 const READY = 2;
 const STOP = 3;
+const NEXT = 4;
+const LIST = 5;
+const CHUNKS = 6;
+const KIND = 7;
+const CTRL_SLOTS = 8;
+const KIND_DENSE32 = 0;
+const KIND_DENSE64 = 1;
+const KIND_SUMS = 2;
+/** Chunks per thread: threads that wake late or run slow take fewer of them. */
+const CHUNKS_PER_THREAD = 4;
 
 /**
  * The worker's whole program, run with `eval`: instantiate the same kernel module over the same
- * shared memory, say so, then run one table per job until told to stop.
+ * shared memory, say so, then for each job claim chunks until none is left.
  */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl, index } = workerData;
+const { module, memory, ctrl } = workerData;
 const { dense32, dense64, sumsqMany } = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const i32 = new Int32Array(memory.buffer, ctrl, 4 + 4 * (index + 1));
-const job = 4 + 4 * index;
+const i32 = new Int32Array(memory.buffer, ctrl, ${CTRL_SLOTS});
 let seen = Atomics.load(i32, ${GENERATION});
 Atomics.add(i32, ${READY}, 1);
 Atomics.notify(i32, ${READY});
@@ -36,13 +45,22 @@ for (;;) {
   if (generation === seen) continue;
   seen = generation;
   if (Atomics.load(i32, ${STOP}) !== 0) break;
-  const count = i32[job + 1];
-  if (count > 0 && i32[job + 3] === 1) sumsqMany(i32[job] >>> 0, count);
-  else if (count > 0) (i32[job + 2] !== 0 ? dense64 : dense32)(i32[job] >>> 0, count);
+  const run = [dense32, dense64, sumsqMany][i32[${KIND}]];
+  const list = new Int32Array(memory.buffer, i32[${LIST}] >>> 0, 2 * i32[${CHUNKS}]);
+  for (let k = Atomics.add(i32, ${NEXT}, 1); k < list.length / 2; k = Atomics.add(i32, ${NEXT}, 1)) {
+    run(list[2 * k] >>> 0, list[2 * k + 1]);
+  }
   Atomics.add(i32, ${FINISHED}, 1);
   Atomics.notify(i32, ${FINISHED});
 }
 `;
+
+/** The kernel functions the main thread runs its chunks with. */
+export interface PoolKernels {
+  dense32(table: number, count: number): void;
+  dense64(table: number, count: number): void;
+  sumsqMany(table: number, count: number): void;
+}
 
 interface NodeWorker {
   unref(): void;
@@ -86,23 +104,25 @@ export class ThreadPool {
   readonly threads: number;
   private tablesPtr = 0;
   private tablesBytes = 0;
+  private listPtr = 0;
+  private listBytes = 0;
   private broken = false;
 
   private constructor(
     private readonly arena: Arena,
-    private readonly runOnMain: (dtype64: boolean, ptr: number, count: number) => void,
+    private readonly wasm: PoolKernels,
     module: WebAssembly.Module,
     workers: number,
     Worker: WorkerConstructor,
   ) {
     this.workers = workers;
     this.threads = workers + 1;
-    this.ctrl = arena.alloc((4 + 4 * workers) * 4);
-    for (let index = 0; index < workers; index++) {
+    this.ctrl = arena.alloc(CTRL_SLOTS * 4);
+    for (let w = 0; w < workers; w++) {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
         execArgv: [],
-        workerData: { module, memory: arena.memory, ctrl: this.ctrl, index },
+        workerData: { module, memory: arena.memory, ctrl: this.ctrl },
       });
       worker.on('error', () => {
         this.broken = true;
@@ -119,14 +139,14 @@ export class ThreadPool {
     arena: Arena,
     module: WebAssembly.Module,
     threads: number,
-    runOnMain: (dtype64: boolean, ptr: number, count: number) => void,
+    wasm: PoolKernels,
   ): ThreadPool | null {
     if (threads <= 1 || !arena.shared) return null;
     const nodeProcess = (globalThis as { process?: NodeJS.Process }).process;
     if (typeof nodeProcess?.getBuiltinModule !== 'function') return null;
     try {
       const { Worker } = nodeProcess.getBuiltinModule('node:worker_threads') as { Worker: WorkerConstructor };
-      return new ThreadPool(arena, runOnMain, module, threads - 1, Worker);
+      return new ThreadPool(arena, wasm, module, threads - 1, Worker);
     } catch {
       return null;
     }
@@ -154,48 +174,56 @@ export class ThreadPool {
    */
   run(dtype64: boolean, tablePtr: number, count: number, total: number): boolean {
     if (this.broken || this.readyWorkers < this.workers) return false;
-    const tables = this.split(dtype64, tablePtr, count, total, this.threads);
-    this.post(tables, dtype64 ? 1 : 0, 0);
-    if (tables[0].count > 0) this.runOnMain(dtype64, tables[0].ptr, tables[0].count);
-    this.waitForWorkers();
+    const chunks = this.split(dtype64, tablePtr, count, total);
+    this.share(dtype64 ? KIND_DENSE64 : KIND_DENSE32, chunks);
     return true;
   }
 
   /**
    * Runs the sums-of-squares table at `tablePtr` (`count` records of 16 bytes, see
-   * assembly/adam.ts) across the threads, each on a contiguous run of records; returns false while
-   * the workers are not ready. Every record's sum is the same wherever it is computed.
+   * assembly/adam.ts; `total` elements) across the threads, in runs of whole records; returns
+   * false while the workers are not ready. Every record's sum is the same wherever it is computed.
    */
-  runSums(tablePtr: number, count: number, sumOnMain: (ptr: number, count: number) => void): boolean {
+  runSums(tablePtr: number, count: number, total: number): boolean {
     if (this.broken || this.readyWorkers < this.workers) return false;
-    const parts: { ptr: number; count: number }[] = [];
-    for (let t = 0, start = 0; t < this.threads; t++) {
-      const end = Math.round((count * (t + 1)) / this.threads);
-      parts.push({ ptr: tablePtr + start * 16, count: end - start });
-      start = end;
+    const list = this.chunkList(count);
+    const i32 = this.arena.i32;
+    const target = total / (this.threads * CHUNKS_PER_THREAD);
+    let chunks = 0;
+    for (let k = 0; k < count;) {
+      const first = k;
+      for (let elements = 0; k < count && (k === first || elements < target); k++) elements += i32[(tablePtr >> 2) + 4 * k + 1];
+      i32[(list >> 2) + 2 * chunks] = tablePtr + 16 * first;
+      i32[(list >> 2) + 2 * chunks + 1] = k - first;
+      chunks++;
     }
-    this.post(parts, 0, 1);
-    if (parts[0].count > 0) sumOnMain(parts[0].ptr, parts[0].count);
-    this.waitForWorkers();
+    this.share(KIND_SUMS, chunks);
     return true;
   }
 
-  /** Hands part w + 1 to worker w and wakes the workers. */
-  private post(parts: readonly { ptr: number; count: number }[], wide: number, kind: number): void {
+  /** Posts the chunk list as a job, takes chunks on this thread too, and waits for the workers. */
+  private share(kind: number, chunks: number): void {
     const i32 = this.arena.i32;
     const c = this.ctrl >> 2;
-    for (let w = 0; w < this.workers; w++) {
-      i32[c + 4 + 4 * w] = parts[w + 1].ptr;
-      i32[c + 5 + 4 * w] = parts[w + 1].count;
-      i32[c + 6 + 4 * w] = wide;
-      i32[c + 7 + 4 * w] = kind;
-    }
+    i32[c + LIST] = this.listPtr;
+    i32[c + CHUNKS] = chunks;
+    i32[c + KIND] = kind;
+    Atomics.store(i32, c + NEXT, 0);
     Atomics.store(i32, c + FINISHED, 0);
     Atomics.add(i32, c + GENERATION, 1);
     Atomics.notify(i32, c + GENERATION);
+    const list = this.listPtr >> 2;
+    for (let k = Atomics.add(i32, c + NEXT, 1); k < chunks; k = Atomics.add(i32, c + NEXT, 1)) {
+      const ptr = i32[list + 2 * k] >>> 0;
+      const records = i32[list + 2 * k + 1];
+      if (kind === KIND_SUMS) this.wasm.sumsqMany(ptr, records);
+      else if (kind === KIND_DENSE64) this.wasm.dense64(ptr, records);
+      else this.wasm.dense32(ptr, records);
+    }
+    this.waitForWorkers();
   }
 
-  /** Blocks until every worker has finished its part (TensorFlow.js needs a synchronous step). */
+  /** Blocks until every worker has finished (TensorFlow.js needs a synchronous step). */
   private waitForWorkers(): void {
     const i32 = this.arena.i32;
     const c = this.ctrl >> 2;
@@ -210,48 +238,63 @@ export class ThreadPool {
     }
   }
 
+  /** The chunk list's block, room for `chunks` entries (may grow the memory). */
+  private chunkList(chunks: number): number {
+    const bytes = chunks * 8;
+    if (bytes > this.listBytes) {
+      if (this.listBytes > 0) this.arena.free(this.listPtr, this.listBytes);
+      this.listBytes = Math.max(bytes, 1024);
+      this.listPtr = this.arena.alloc(this.listBytes);
+    }
+    return this.listPtr;
+  }
+
   /**
-   * One table per thread: the scalar block, then the records cut so that each thread gets about
-   * `total / threads` elements; cuts fall on 16-byte boundaries, so only a variable's last piece
-   * runs into its padding.
+   * Cuts the dense table into chunks of about `total / (threads * CHUNKS_PER_THREAD)` elements,
+   * each a table of its own (the scalar block, then its records); cuts fall on 16-byte boundaries,
+   * so only a variable's last piece runs into its padding. Returns the number of chunks.
    */
-  private split(dtype64: boolean, tablePtr: number, count: number, total: number, threads: number): { ptr: number; count: number }[] {
-    const maxRecords = count + threads;
-    const tableBytes = SCALAR_BLOCK_BYTES + maxRecords * REC;
-    if (tableBytes * threads > this.tablesBytes) {
+  private split(dtype64: boolean, tablePtr: number, count: number, total: number): number {
+    const elementBytes = dtype64 ? 8 : 4;
+    const width = 16 / elementBytes;
+    const size = Math.max(width, Math.ceil(total / (this.threads * CHUNKS_PER_THREAD) / width) * width);
+    // A chunk closes only once fewer than `width` of its elements are left.
+    const maxChunks = Math.ceil(total / Math.max(1, size - width + 1)) + 1;
+    const maxRecords = count + maxChunks;
+    const tableBytes = maxChunks * SCALAR_BLOCK_BYTES + maxRecords * REC;
+    this.chunkList(maxChunks);
+    if (tableBytes > this.tablesBytes) {
       if (this.tablesBytes > 0) this.arena.free(this.tablesPtr, this.tablesBytes);
-      this.tablesBytes = tableBytes * threads;
-      this.tablesPtr = this.arena.alloc(this.tablesBytes); // may grow: views are re-read below
+      this.tablesBytes = tableBytes;
+      this.tablesPtr = this.arena.alloc(tableBytes); // may grow: views are read below
     }
     const i32 = this.arena.i32;
     const u8 = this.arena.u8;
-    const elementBytes = dtype64 ? 8 : 4;
-    const width = 16 / elementBytes;
-    const share = Math.ceil(total / threads / width) * width;
-    const tables: { ptr: number; count: number }[] = [];
-    for (let t = 0; t < threads; t++) {
-      const ptr = this.tablesPtr + t * tableBytes;
-      u8.copyWithin(ptr, tablePtr, tablePtr + SCALAR_BLOCK_BYTES);
-      tables.push({ ptr, count: 0 });
-    }
-    let t = 0;
-    let room = share;
+    const list = this.listPtr >> 2;
+    let chunks = 0;
+    let at = this.tablesPtr; // where the next chunk's table begins
+    let records = 0; // records in the current chunk
+    let room = 0; // elements the current chunk may still take
     const source = (tablePtr + SCALAR_BLOCK_BYTES) >> 2;
     for (let k = 0; k < count; k++) {
       const from = source + k * REC_I32;
       const length = i32[from + 6];
-      let start = 0;
-      while (start < length) {
-        const last = t === threads - 1;
-        let take = length - start;
-        if (!last && take > room) take = room - (room % width);
-        if (take === 0) {
-          t++;
-          room = share;
-          continue;
+      for (let start = 0; start < length;) {
+        if (room < width && (room === 0 || length - start > room)) {
+          // Close the current chunk and open the next one.
+          if (records > 0) {
+            i32[list + 2 * chunks + 1] = records;
+            chunks++;
+            at += SCALAR_BLOCK_BYTES + records * REC;
+          }
+          u8.copyWithin(at, tablePtr, tablePtr + SCALAR_BLOCK_BYTES);
+          i32[list + 2 * chunks] = at;
+          records = 0;
+          room = size;
         }
-        const table = tables[t];
-        const to = ((table.ptr + SCALAR_BLOCK_BYTES) >> 2) + table.count * REC_I32;
+        let take = length - start;
+        if (take > room) take = room - (room % width);
+        const to = ((at + SCALAR_BLOCK_BYTES) >> 2) + records * REC_I32;
         u8.copyWithin(to << 2, from << 2, (from << 2) + REC);
         // Move every pointer (param, grad, m, v, and vhat / average where present) to the piece.
         const offset = start * elementBytes;
@@ -262,15 +305,15 @@ export class ThreadPool {
         if (i32[to + 4] !== 0) i32[to + 4] += offset;
         if (i32[to + 5] !== 0) i32[to + 5] += offset;
         i32[to + 6] = take;
-        table.count++;
+        records++;
         start += take;
         room -= take;
-        if (!last && room < width) {
-          t++;
-          room = share;
-        }
       }
     }
-    return tables;
+    if (records > 0) {
+      i32[list + 2 * chunks + 1] = records;
+      chunks++;
+    }
+    return chunks;
   }
 }
