@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { random } from '../support.js';
+import { assertClose as assertCloseShared, random } from '../support.js';
 
 export { random };
 
@@ -78,18 +78,9 @@ export function weightsOf(model: tfl.LayersModel): Float32Array[] {
   return model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
 }
 
-/** Elementwise |a - e| <= atol + rtol * |e|, naming the first offending index. */
+/** The shared elementwise check, with float32-through-TensorFlow.js defaults (rtol 1e-5, atol 1e-6). */
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, { rtol = 1e-5, atol = 1e-6, what = 'values' } = {}): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    if (Number.isNaN(e)) {
-      assert.ok(Number.isNaN(a), `${what}[${i}]: expected NaN, got ${a}`);
-      continue;
-    }
-    assert.ok(Math.abs(a - e) <= atol + rtol * Math.abs(e), `${what}[${i}]: got ${a}, expected ${e} (rtol ${rtol}, atol ${atol})`);
-  }
+  assertCloseShared(actual, expected, { rtol, atol, what });
 }
 
 /** Saves `model` with its optimizer to memory and returns what was written. */
