@@ -493,6 +493,7 @@ export abstract class Optimizer {
 
   /** The entry of a built variable; pairs usually come in build order, so try that position first. */
   private entryOf(variable: Variable, position: number): StepEntry {
+    if (variable.disposed) throw new Error(`${this.name}: variable '${variable.name}' has been disposed`);
     const guess = this.entries[position];
     if (guess !== undefined && guess.variable === variable) return guess;
     const index = this.indexById.get(variable.id);

@@ -12,6 +12,8 @@ export interface Storage {
   readonly dtype: Dtype;
   readonly length: number;
   readonly array: FloatArray;
+  /** Gives the memory back where that means something (kernel memory); afterwards `array` is unusable. */
+  release?(): void;
 }
 
 /** Storage in an ordinary JavaScript typed array (the reference kernels' memory). */

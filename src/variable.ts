@@ -53,9 +53,27 @@ export class Variable {
     this.constraint = options.constraint ?? null;
   }
 
+  private disposedFlag = false;
+
   /** The live values (Float32Array or Float64Array), row-major. */
   get value(): FloatArray {
+    if (this.disposedFlag) throw new Error(`Variable '${this.name}' has been disposed`);
     return this.storage.array;
+  }
+
+  /** True after {@link dispose}. */
+  get disposed(): boolean {
+    return this.disposedFlag;
+  }
+
+  /**
+   * Gives the values' memory back (kernel memory, where an optimizer with compiled kernels placed
+   * them). The variable is unusable afterwards: reading `value` and stepping it are errors.
+   */
+  dispose(): void {
+    if (this.disposedFlag) return;
+    this.disposedFlag = true;
+    this.storage.release?.();
   }
 
   /** Number of elements. */
@@ -65,6 +83,7 @@ export class Variable {
 
   /** Replaces the values in place. A wrong length is an error and changes nothing. */
   assign(values: ArrayLike<number>): void {
+    if (this.disposedFlag) throw new Error(`Variable '${this.name}' has been disposed`);
     if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
       throw new TypeError(`Variable '${this.name}': assign expects an array of ${this.size} numbers, got ${describe(values)}`);
     }
@@ -78,7 +97,7 @@ export class Variable {
 
   /** A copy of the values. */
   read(): FloatArray {
-    return this.storage.array.slice();
+    return this.value.slice();
   }
 
   /** @internal The storage behind `value`, for kernels. */

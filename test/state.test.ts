@@ -116,3 +116,45 @@ forEachKernelSet((jitCompile) => {
     assert.ok(w.value[0] < after[0]);
   });
 });
+
+forEachKernelSet((jitCompile) => {
+  test('Variable.dispose gives its memory back; the variable and steps on it are refused', () => {
+    const w = new Variable(new Float32Array([1, 2, 3]), { name: 'gone' });
+    const keep = new Variable(new Float32Array([1, 2, 3]), { name: 'kept' });
+    const opt = new Adam({ jitCompile });
+    opt.applyGradients([[new Float32Array([1, 1, 1]), w], [new Float32Array([1, 1, 1]), keep]]);
+    const before = snapshot(opt, [keep]);
+    w.dispose();
+    w.dispose();
+    assert.equal(w.disposed, true);
+    assert.throws(() => w.value, /Variable 'gone' has been disposed/);
+    assert.throws(() => w.assign([0, 0, 0]), /has been disposed/);
+    assert.throws(() => opt.applyGradients([[new Float32Array([1, 1, 1]), keep], [new Float32Array([1, 1, 1]), w]]), /variable 'gone' has been disposed/);
+    assert.deepEqual(snapshot(opt, [keep]), before, 'the refused step changed nothing');
+    // The others go on; memory handed out again does not disturb them.
+    const fresh = new Variable(new Float32Array([5, 5, 5]));
+    new Adam({ jitCompile }).applyGradients([[new Float32Array([1, 1, 1]), fresh]]);
+    opt.applyGradients([[new Float32Array([1, 1, 1]), keep]]);
+    assert.ok(keep.value[0] < before.values[0][0]);
+    assert.ok(fresh.value[0] < 5);
+  });
+});
+
+test('state memory given back and handed out again is not disturbed by later steps of others', () => {
+  // Two steps of one list cache the kernel's table; the state's blocks then go back to the arena
+  // and are handed to another optimizer's slots, which later steps on a and b must not touch.
+  const a = new Variable(new Float32Array(64).fill(1));
+  const b = new Variable(new Float32Array(64).fill(1));
+  const opt = new Adam({ jitCompile: true });
+  const grads = () => [[new Float32Array(64).fill(1), a], [new Float32Array(64).fill(1), b]] as const;
+  opt.applyGradients(grads());
+  opt.applyGradients(grads());
+  opt.dispose();
+  const c = new Variable(new Float32Array(64).fill(7));
+  const other = new Adam({ jitCompile: true });
+  other.build([c]);
+  const cBefore = Array.from(c.value);
+  const opt2 = new Adam({ jitCompile: true });
+  opt2.applyGradients(grads());
+  assert.deepEqual(Array.from(c.value), cBefore, 'c untouched by steps on a and b');
+});

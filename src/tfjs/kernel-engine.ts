@@ -99,6 +99,8 @@ export class KernelEngine implements StepEngine {
   dispose(): void {
     // Gives the core's kernel memory (slots, averages) back to the arena.
     this.core.dispose();
+    // The core copies of the variables live in kernel memory too.
+    for (const entry of this.entries.values()) entry.core.dispose();
     this.entries.clear();
   }
 

@@ -61,6 +61,21 @@ export class Arena {
     this.generation++;
   }
 
+  /**
+   * Counts storages given back; a cached table that points into storages compares it, since a
+   * released block may be handed out again.
+   */
+  releases = 0;
+
+  /** Gives a storage's block back for reuse; the storage is unusable afterwards. Idempotent. */
+  release(storage: ArenaStorage): void {
+    if (!storage.isLive || storage.arena !== this) return;
+    this.live.delete(storage.ptr);
+    storage.markReleased();
+    this.free(storage.ptr, storage.bytes);
+    this.releases++;
+  }
+
   /** Whether `buffer` is (a view of) this memory. */
   owns(buffer: ArrayBufferLike): boolean {
     if (buffer === this.buffer) return true;
@@ -168,7 +183,12 @@ export class ArenaStorage implements Storage {
     return !this.released;
   }
 
-  /** Called by the kernels' release(): the memory goes back to the arena. */
+  /** Gives the memory back to the arena (see {@link Arena.release}). */
+  release(): void {
+    this.arena.release(this);
+  }
+
+  /** Called by {@link Arena.release}. */
   markReleased(): void {
     this.released = true;
     this.view = this.dtype === 'float64' ? new Float64Array(0) : new Float32Array(0);

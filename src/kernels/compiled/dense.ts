@@ -73,10 +73,8 @@ export class DenseTable {
     writeScalars(this.arena, this.dtype, this.tablePtr, s, 0);
   }
 
-  /** Forgets the cached list, e.g. after a storage was released (its block may be reused). */
-  invalidate(): void {
-    this.seen.length = 0;
-  }
+  /** The arena's release count when the records were built: a release may free a block they use. */
+  private builtAtReleases = -1;
 
   /**
    * When `sets` is the last list again (compared by identity, field by field), writes this step's
@@ -86,7 +84,7 @@ export class DenseTable {
   private refresh(sets: readonly DenseSlotSet[], flags: number): boolean {
     const seen = this.seen;
     const n = sets.length;
-    if (n * SEEN_STRIDE !== seen.length) return false;
+    if (n * SEEN_STRIDE !== seen.length || this.builtAtReleases !== this.arena.releases) return false;
     const arena = this.arena;
     const i32 = arena.i32;
     const wide = this.dtype === 'float64';
@@ -130,6 +128,7 @@ export class DenseTable {
     const n = sets.length;
     const elementBytes = bytesPer(this.dtype);
     this.seen.length = 0; // filled at the end, so that a call that throws leaves no stale match
+    this.builtAtReleases = this.arena.releases;
     this.recordSets.length = 0;
     this.recordStage.length = 0;
     this.recordMask.length = 0;

@@ -104,17 +104,11 @@ export class CompiledKernels implements AdamKernels {
   }
 
   /**
-   * Gives a storage's memory back for reuse (not part of {@link AdamKernels}: the optimizer calls it
-   * when a variable is disposed). The storage must not be used afterwards; reading its `array`
-   * throws. Storages of other kernel sets are ignored.
+   * Gives a storage's memory back for reuse (optimizer state on dispose). The storage must not be
+   * used afterwards; reading its `array` throws. Storages of other kernel sets are ignored.
    */
   release(storage: Storage): void {
-    if (!this.isOurs(storage)) return;
-    this.arena.live.delete(storage.ptr);
-    storage.markReleased();
-    this.arena.free(storage.ptr, storage.bytes);
-    this.tables.float32.invalidate();
-    this.tables.float64.invalidate();
+    if (this.isOurs(storage)) this.arena.release(storage);
   }
 
   sumOfSquares(values: FloatArray): number {
