@@ -40,13 +40,6 @@ export function tensorFrom(values: Float32Array, shape: readonly number[]): tf.T
   return tf.tensor(data, shape as number[], 'float32');
 }
 
-/** Replaces a variable's value with a copy of `values` (same shape), disposing what it creates. */
-export function assignFrom(variable: tf.Variable, values: Float32Array): void {
-  const t = tensorFrom(values, variable.shape);
-  variable.assign(t);
-  t.dispose();
-}
-
 /** A float32 copy of a tensor's values that outlives the tensor (for state handed in by `setWeights`). */
 export async function copyOut(t: tf.Tensor): Promise<Float32Array> {
   const data = await t.data();
