@@ -12,7 +12,10 @@ import math
 from typing import Any, Callable
 
 
-def _exponential_decay(cfg: dict[str, Any]) -> Callable[[int], float]:
+def _rate_decay(
+    cfg: dict[str, Any], decayed: Callable[[float, float, float], float]
+) -> Callable[[int], float]:
+    """ExponentialDecay and InverseTimeDecay share their options: `decayed(lr0, rate, progress)`."""
     lr0 = float(cfg["initial_learning_rate"])
     steps = float(cfg["decay_steps"])
     rate = float(cfg["decay_rate"])
@@ -22,24 +25,17 @@ def _exponential_decay(cfg: dict[str, Any]) -> Callable[[int], float]:
         p = step / steps
         if staircase:
             p = math.floor(p)
-        return lr0 * rate**p
+        return decayed(lr0, rate, p)
 
     return at
+
+
+def _exponential_decay(cfg: dict[str, Any]) -> Callable[[int], float]:
+    return _rate_decay(cfg, lambda lr0, rate, p: lr0 * rate**p)
 
 
 def _inverse_time_decay(cfg: dict[str, Any]) -> Callable[[int], float]:
-    lr0 = float(cfg["initial_learning_rate"])
-    steps = float(cfg["decay_steps"])
-    rate = float(cfg["decay_rate"])
-    staircase = bool(cfg.get("staircase", False))
-
-    def at(step: int) -> float:
-        p = step / steps
-        if staircase:
-            p = math.floor(p)
-        return lr0 / (1 + rate * p)
-
-    return at
+    return _rate_decay(cfg, lambda lr0, rate, p: lr0 / (1 + rate * p))
 
 
 def _piecewise_constant_decay(cfg: dict[str, Any]) -> Callable[[int], float]:
