@@ -1,7 +1,7 @@
 import type { JsonValue } from '../json.js';
 import { optionsFromConfig } from './config.js';
 import { LearningRateSchedule } from './schedule.js';
-import { checkName, checkNumber, checkOptions, checkStep } from './validate.js';
+import { checkName, checkNumber, checkOptions, checkStep, finiteRate, powIeee } from './validate.js';
 
 /** Options of {@link CosineDecayRestarts}; the Keras arguments in camelCase. */
 export interface CosineDecayRestartsOptions {
@@ -37,7 +37,9 @@ const KEYS = ['initialLearningRate', 'firstDecaySteps', 'tMul', 'mMul', 'alpha',
  * the sixth period starts, gives `alpha * initialLearningRate`).
  *
  * With `tMul < 1` the periods shrink and their total length is `firstDecaySteps / (1 - tMul)`;
- * `call` throws at and beyond that step, where tf_keras returns NaN.
+ * `call` throws at and beyond that step, where tf_keras returns NaN. Negative steps run the
+ * periods backwards, as tf_keras's formula does: with `tMul > 1` they shrink towards
+ * `-firstDecaySteps / (tMul - 1)`, where `call` throws (tf_keras: NaN).
  *
  * @example
  * ```ts
@@ -80,9 +82,11 @@ export class CosineDecayRestarts extends LearningRateSchedule {
   }
 
   /**
-   * The learning rate at `step` (0-based; non-negative and finite).
+   * The learning rate at `step`: any number but NaN, as in tf_keras.
    *
-   * @throws RangeError when `tMul < 1` and `step` is at or past the end of all periods.
+   * @throws RangeError where the formula is not finite: `tMul < 1` and `step` at or past the end
+   *   of all periods, `tMul > 1` and `step` at or before their backward end, `mMul` 0 at a
+   *   negative step, an infinite step.
    */
   call(step: number): number {
     const s = checkStep(CosineDecayRestarts.className, step);
@@ -95,18 +99,22 @@ export class CosineDecayRestarts extends LearningRateSchedule {
     } else {
       const inner = 1 - fraction * (1 - t);
       if (!(inner > 0)) {
+        const end = this.firstDecaySteps / (1 - t);
         throw new RangeError(
-          `${CosineDecayRestarts.className}: step ${step} is at or past the end of all periods ` +
-            `(firstDecaySteps / (1 - tMul) = ${this.firstDecaySteps / (1 - t)}) since tMul = ${t} < 1`,
+          t < 1
+            ? `${CosineDecayRestarts.className}: step ${step} is at or past the end of all periods ` +
+                `(firstDecaySteps / (1 - tMul) = ${end}) since tMul = ${t} < 1`
+            : `${CosineDecayRestarts.className}: step ${step} is at or before the start of the periods run ` +
+                `backwards (firstDecaySteps / (1 - tMul) = ${end}) since tMul = ${t} > 1`,
         );
       }
       // Period i starts after firstDecaySteps * (1 + t + ... + t^(i-1)) = (1 - t^i) / (1 - t) periods.
       restart = Math.floor(Math.log(inner) / Math.log(t));
-      const sumR = (1 - t ** restart) / (1 - t);
-      fraction = (fraction - sumR) / t ** restart;
+      const sumR = (1 - powIeee(t, restart)) / (1 - t);
+      fraction = (fraction - sumR) / powIeee(t, restart);
     }
-    const cosine = 0.5 * this.mMul ** restart * (1 + Math.cos(Math.PI * fraction));
-    return this.initialLearningRate * ((1 - this.alpha) * cosine + this.alpha);
+    const cosine = 0.5 * powIeee(this.mMul, restart) * (1 + Math.cos(Math.PI * fraction));
+    return finiteRate(CosineDecayRestarts.className, step, this.initialLearningRate * ((1 - this.alpha) * cosine + this.alpha));
   }
 
   /** The Keras config: initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha, name. */

@@ -1,5 +1,6 @@
 import { optionsFromConfig } from './config.js';
 import { RATE_DECAY_KEYS, RateDecaySchedule, type RateDecayOptions } from './rate-decay.js';
+import { finiteRate, powIeee } from './validate.js';
 
 /** Options of {@link ExponentialDecay}: `decayRate` is the factor applied every `decaySteps` steps. */
 export type ExponentialDecayOptions = RateDecayOptions;
@@ -26,9 +27,15 @@ export class ExponentialDecay extends RateDecaySchedule {
     super(ExponentialDecay.className, options);
   }
 
-  /** The learning rate at `step` (0-based; non-negative and finite). */
+  /**
+   * The learning rate at `step`: any number but NaN, as in tf_keras (a negative step gives a rate
+   * above the initial one).
+   *
+   * @throws RangeError where the formula is not finite (`decayRate` 0 at a negative step).
+   */
   call(step: number): number {
-    return this.initialLearningRate * Math.pow(this.decayRate, this.progress(ExponentialDecay.className, step));
+    const rate = this.initialLearningRate * powIeee(this.decayRate, this.progress(ExponentialDecay.className, step));
+    return finiteRate(ExponentialDecay.className, step, rate);
   }
 
   /**

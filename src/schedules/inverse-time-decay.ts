@@ -1,5 +1,6 @@
 import { optionsFromConfig } from './config.js';
 import { RATE_DECAY_KEYS, RateDecaySchedule, type RateDecayOptions } from './rate-decay.js';
+import { finiteRate } from './validate.js';
 
 /** Options of {@link InverseTimeDecay}: the rate falls as `1 / (1 + decayRate * step / decaySteps)`. */
 export type InverseTimeDecayOptions = RateDecayOptions;
@@ -27,9 +28,16 @@ export class InverseTimeDecay extends RateDecaySchedule {
     super(InverseTimeDecay.className, options);
   }
 
-  /** The learning rate at `step` (0-based; non-negative and finite). */
+  /**
+   * The learning rate at `step`: any number but NaN, as in tf_keras (a negative step gives a rate
+   * above the initial one, or a negative one once `1 + decayRate * p` is negative).
+   *
+   * @throws RangeError where the formula is not finite (the denominator is 0, or the step infinite
+   *   with `decayRate` 0).
+   */
   call(step: number): number {
-    return this.initialLearningRate / (1 + this.decayRate * this.progress(InverseTimeDecay.className, step));
+    const rate = this.initialLearningRate / (1 + this.decayRate * this.progress(InverseTimeDecay.className, step));
+    return finiteRate(InverseTimeDecay.className, step, rate);
   }
 
   /**

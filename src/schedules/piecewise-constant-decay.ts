@@ -72,7 +72,10 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
     this.name = checkName(owner, o.name);
   }
 
-  /** The learning rate at `step` (0-based; non-negative and finite). */
+  /**
+   * The learning rate at `step`: any number but NaN, as in tf_keras (every step up to the first
+   * boundary, negative ones included, gives `values[0]`).
+   */
   call(step: number): number {
     const s = checkStep(PiecewiseConstantDecay.className, step);
     for (let i = 0; i < this.boundaries.length; i++) {

@@ -1,7 +1,7 @@
 import type { JsonValue } from '../json.js';
 import { optionsFromConfig } from './config.js';
 import { LearningRateSchedule } from './schedule.js';
-import { checkBoolean, checkName, checkNumber, checkOptions, checkStep } from './validate.js';
+import { checkBoolean, checkName, checkNumber, checkOptions, checkStep, finiteRate, powIeee } from './validate.js';
 
 /** Options of {@link PolynomialDecay}; the Keras arguments in camelCase. */
 export interface PolynomialDecayOptions {
@@ -69,21 +69,31 @@ export class PolynomialDecay extends LearningRateSchedule {
     this.name = checkName(owner, o.name);
   }
 
-  /** The learning rate at `step` (0-based; non-negative and finite). */
+  /**
+   * The learning rate at `step`: any number but NaN, as in tf_keras. Without `cycle` a negative
+   * step extrapolates the polynomial (a rate beyond the initial one); with `cycle` the horizon of
+   * a negative step is `decaySteps * ceil(step / decaySteps)`, 0 or negative, as in tf_keras.
+   *
+   * @throws RangeError where the formula is not finite (for example with `cycle` and a positive
+   *   power at a step in `(-decaySteps, 0)`, where the horizon is 0, or at an infinite step).
+   */
   call(step: number): number {
     let s = checkStep(PolynomialDecay.className, step);
-    let d = this.decaySteps;
+    let p: number;
     if (this.cycle) {
       // The first multiple of decaySteps not below the step; Keras uses 1 at step 0 so that
       // the horizon is never 0.
-      d *= s === 0 ? 1 : Math.ceil(s / this.decaySteps);
+      p = s / (this.decaySteps * (s === 0 ? 1 : Math.ceil(s / this.decaySteps)));
+      // For a step >= 0, rounding can leave the horizon a hair below the step; 1 - p < 0 would
+      // then give NaN for a fractional power, so p is capped at its exact-arithmetic maximum of 1.
+      // Below step 0, p >= 1 is tf_keras's own value and is kept.
+      if (s >= 0 && p > 1) p = 1;
     } else {
-      s = Math.min(s, d);
+      s = Math.min(s, this.decaySteps);
+      p = s / this.decaySteps;
     }
-    // With cycle, rounding in s / decaySteps can leave d a hair below s; 1 - p < 0 would then
-    // give NaN for a fractional power, so p is capped at its exact-arithmetic maximum of 1.
-    const p = Math.min(s / d, 1);
-    return (this.initialLearningRate - this.endLearningRate) * Math.pow(1 - p, this.power) + this.endLearningRate;
+    const rate = (this.initialLearningRate - this.endLearningRate) * powIeee(1 - p, this.power) + this.endLearningRate;
+    return finiteRate(PolynomialDecay.className, step, rate);
   }
 
   /** The Keras config: initial_learning_rate, decay_steps, end_learning_rate, power, cycle, name. */

@@ -47,7 +47,7 @@ export abstract class RateDecaySchedule extends LearningRateSchedule {
     this.name = checkName(owner, o.name);
   }
 
-  /** `step / decaySteps`, floored when `staircase`; the step is checked first. */
+  /** `step / decaySteps`, floored when `staircase`; the step is checked first (any number but NaN). */
   protected progress(owner: string, step: number): number {
     const p = checkStep(owner, step) / this.decaySteps;
     return this.staircase ? Math.floor(p) : p;

@@ -99,14 +99,38 @@ export function checkNumberArray(owner: string, name: string, value: unknown): n
 }
 
 /**
- * Throws unless `step` is a finite, non-negative number (the 0-based optimizer step).
- *
- * A negative or infinite step has no meaning for any schedule and would produce NaN or a value
- * outside the schedule's range instead of failing loudly.
+ * Returns `step` if it is a number other than NaN: tf_keras takes any step, negative and
+ * fractional ones included, and so does every built-in schedule here. `-0` becomes `0`.
  *
  * @param owner - The schedule class name, used as the message prefix.
  * @param step - The step passed to `call`.
  */
 export function checkStep(owner: string, step: unknown): number {
-  return checkNumber(owner, 'step', step, 'nonNegative');
+  const message = `${owner}: step must be a number (negative, fractional and infinite steps are accepted, as in tf_keras), got ${describe(step)}`;
+  if (typeof step !== 'number') throw new TypeError(message);
+  if (Number.isNaN(step)) throw new RangeError(message);
+  return step + 0;
+}
+
+/**
+ * Returns `rate` if it is finite. Where the schedule's formula (tf_keras's, operation for
+ * operation) gives NaN or an infinity, a step would corrupt every variable, so `call` refuses.
+ *
+ * @param owner - The schedule class name, used as the message prefix.
+ * @param step - The step the rate was computed for.
+ * @param rate - The computed learning rate.
+ */
+export function finiteRate(owner: string, step: number, rate: number): number {
+  if (Number.isFinite(rate)) return rate + 0;
+  throw new RangeError(`${owner}: no finite learning rate at step ${step}: the formula gives ${rate} there (tf_keras's gives a non-finite value too)`);
+}
+
+/**
+ * `base ** exponent` with IEEE 754 / C `pow` semantics, which TensorFlow's `tf.pow` follows:
+ * unlike `Math.pow`, `pow(1, ±Infinity)` and `pow(-1, ±Infinity)` are 1, not NaN.
+ */
+export function powIeee(base: number, exponent: number): number {
+  if (base === 1 || exponent === 0) return 1;
+  if (base === -1 && !Number.isFinite(exponent) && !Number.isNaN(exponent)) return 1;
+  return Math.pow(base, exponent);
 }
