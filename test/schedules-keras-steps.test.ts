@@ -227,9 +227,11 @@ const anyStep = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }),
 );
 
+type Ref = ReturnType<typeof tfKeras>;
+
 interface Case {
   schedule: LearningRateSchedule;
-  reference(f: ReturnType<typeof tfKeras>, s: number): number;
+  reference(f: Ref, s: number): number;
   /** This port's deliberate value where tf_keras has none (the warmup-only schedule's plateau). */
   override?(s: number): number | undefined;
 }
@@ -239,34 +241,34 @@ const increasing = fc
   .chain((gaps) => f32(-1e4, 1e4).map((start) => gaps.reduce<number[]>((out, g) => [...out, (out.at(-1) ?? start) + g], [])));
 
 const cases: fc.Arbitrary<Case> = fc.oneof(
-  fc.record({ a: lr0, d: positive, rate: f32(0, 2), st: fc.boolean() }).map(({ a, d, rate, st }) => ({
+  fc.record({ a: lr0, d: positive, rate: f32(0, 2), st: fc.boolean() }).map(({ a, d, rate, st }): Case => ({
     schedule: new ExponentialDecay({ initialLearningRate: a, decaySteps: d, decayRate: rate, staircase: st }),
-    reference: (f, s) => f.exponential(a, d, rate, st, s),
+    reference: (f: Ref, s: number) => f.exponential(a, d, rate, st, s),
   })),
-  fc.record({ a: lr0, d: positive, rate: f32(0, 5), st: fc.boolean() }).map(({ a, d, rate, st }) => ({
+  fc.record({ a: lr0, d: positive, rate: f32(0, 5), st: fc.boolean() }).map(({ a, d, rate, st }): Case => ({
     schedule: new InverseTimeDecay({ initialLearningRate: a, decaySteps: d, decayRate: rate, staircase: st }),
-    reference: (f, s) => f.inverseTime(a, d, rate, st, s),
+    reference: (f: Ref, s: number) => f.inverseTime(a, d, rate, st, s),
   })),
-  fc.tuple(increasing, fc.array(lr0, { minLength: 6, maxLength: 6 })).map(([boundaries, pool]) => {
+  fc.tuple(increasing, fc.array(lr0, { minLength: 6, maxLength: 6 })).map(([boundaries, pool]): Case => {
     const values = pool.slice(0, boundaries.length + 1).map((v) => v + 0);
-    return { schedule: new PiecewiseConstantDecay({ boundaries, values }), reference: (f, s) => f.piecewise(boundaries, values, s) };
+    return { schedule: new PiecewiseConstantDecay({ boundaries, values }), reference: (f: Ref, s: number) => f.piecewise(boundaries, values, s) };
   }),
   fc.record({ a: lr0, d: positive, end: lr0, power: fc.oneof(fc.integer({ min: 0, max: 3 }), f32(0, 4)), cycle: fc.boolean() })
-    .map(({ a, d, end, power, cycle }) => ({
+    .map(({ a, d, end, power, cycle }): Case => ({
       schedule: new PolynomialDecay({ initialLearningRate: a, decaySteps: d, endLearningRate: end, power, cycle }),
-      reference: (f, s) => f.polynomial(a, d, end, power, cycle, s),
+      reference: (f: Ref, s: number) => f.polynomial(a, d, end, power, cycle, s),
     })),
   fc.record({ a: lr0, d: fc.oneof(fc.constant(0), positive), alpha: fraction, target: fc.option(lr0, { nil: null }), warmup: fc.oneof(fc.constant(0), positive) })
     .filter(({ d, target, warmup }) => d > 0 || (target !== null && warmup > 0))
-    .map(({ a, d, alpha, target, warmup }) => ({
+    .map(({ a, d, alpha, target, warmup }): Case => ({
       schedule: new CosineDecay({ initialLearningRate: a, decaySteps: d, alpha, warmupTarget: target, warmupSteps: warmup }),
-      reference: (f, s) => f.cosine(a, d, alpha, target, warmup, s),
-      override: (s) => (d === 0 && target !== null && s >= warmup ? target : undefined),
+      reference: (f: Ref, s: number) => f.cosine(a, d, alpha, target, warmup, s),
+      override: (s: number) => (d === 0 && target !== null && s >= warmup ? target : undefined),
     })),
   fc.record({ a: lr0, first: positive, tMul: fc.oneof(fc.constant(1), f32(0.1, 4)), mMul: f32(0, 2), alpha: fraction })
-    .map(({ a, first, tMul, mMul, alpha }) => ({
+    .map(({ a, first, tMul, mMul, alpha }): Case => ({
       schedule: new CosineDecayRestarts({ initialLearningRate: a, firstDecaySteps: first, tMul, mMul, alpha }),
-      reference: (f, s) => f.restarts(a, first, tMul, mMul, alpha, s),
+      reference: (f: Ref, s: number) => f.restarts(a, first, tMul, mMul, alpha, s),
     })),
 );
 
