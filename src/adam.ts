@@ -39,6 +39,9 @@ type MutableDenseSet = { -readonly [K in keyof DenseSlotSet]: DenseSlotSet[K] };
  * numbers, and a step that runs in one pass over memory with the compiled kernels.
  */
 export class Adam extends Optimizer {
+  /** The Keras class name, written as `class_name` by `optimizers.serialize`. */
+  static readonly className: string = 'Adam';
+
   readonly beta1: Hyperparameter;
   readonly beta2: Hyperparameter;
   readonly epsilon: number;
@@ -51,14 +54,16 @@ export class Adam extends Optimizer {
   private lastDense: { sets: DenseSlotSet[][]; indices: number[] } = { sets: [], indices: [] };
 
   constructor(options: AdamOptions = {}) {
-    checkOptionKeys('Adam', options, ADAM_OPTION_KEYS);
-    super('Adam', options);
-    this.beta1 = requireHyperparameter('Adam: beta1', withDefault(options.beta1, 0.9));
-    this.beta2 = requireHyperparameter('Adam: beta2', withDefault(options.beta2, 0.999));
-    this.epsilon = requireFinite('Adam: epsilon', withDefault(options.epsilon, 1e-7));
-    if (this.epsilon < 0) throw new RangeError(`Adam: epsilon must be >= 0, got ${this.epsilon}`);
-    this.adaptiveEpsilon = requireBoolean('Adam: adaptiveEpsilon', withDefault(options.adaptiveEpsilon, false));
-    this.amsgrad = requireBoolean('Adam: amsgrad', withDefault(options.amsgrad, false));
+    // A subclass (AdamW) names itself in messages and as the default name.
+    const owner = (new.target as { className?: string }).className ?? 'Adam';
+    checkOptionKeys(owner, options, ADAM_OPTION_KEYS);
+    super(owner, options);
+    this.beta1 = requireHyperparameter(`${owner}: beta1`, withDefault(options.beta1, 0.9));
+    this.beta2 = requireHyperparameter(`${owner}: beta2`, withDefault(options.beta2, 0.999));
+    this.epsilon = requireFinite(`${owner}: epsilon`, withDefault(options.epsilon, 1e-7));
+    if (this.epsilon < 0) throw new RangeError(`${owner}: epsilon must be >= 0, got ${this.epsilon}`);
+    this.adaptiveEpsilon = requireBoolean(`${owner}: adaptiveEpsilon`, withDefault(options.adaptiveEpsilon, false));
+    this.amsgrad = requireBoolean(`${owner}: amsgrad`, withDefault(options.amsgrad, false));
     if (typeof this.beta1 === 'number') checkBeta('beta1', this.beta1);
     if (typeof this.beta2 === 'number') checkBeta('beta2', this.beta2);
   }

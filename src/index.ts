@@ -4,6 +4,7 @@
  * @module adam-optimizer
  */
 export { Adam, type AdamOptions } from './adam.js';
+export { AdamW, type AdamWOptions } from './adamw.js';
 export {
   Optimizer,
   type OptimizerOptions,

@@ -1,4 +1,5 @@
 import { Adam } from './adam.js';
+import { AdamW } from './adamw.js';
 import { describe } from './describe.js';
 import type { JsonValue } from './json.js';
 import type { Optimizer } from './optimizer.js';
@@ -11,11 +12,12 @@ export interface SerializedOptimizer {
   registered_name?: unknown;
 }
 
-const registry = new Map<string, { fromConfig(config: Record<string, unknown>): Optimizer }>([['Adam', Adam]]);
+const registry = new Map<string, { fromConfig(config: Record<string, unknown>): Optimizer }>([['Adam', Adam], ['AdamW', AdamW]]);
 
 /** The Keras form `{class_name, config}` of an optimizer. */
 export function serialize(optimizer: Optimizer): { class_name: string; config: Record<string, JsonValue> } {
-  return { class_name: optimizer instanceof Adam ? 'Adam' : optimizer.constructor.name, config: optimizer.getConfig() };
+  const className = (optimizer.constructor as { className?: unknown }).className;
+  return { class_name: typeof className === 'string' ? className : optimizer.constructor.name, config: optimizer.getConfig() };
 }
 
 /**
@@ -28,7 +30,7 @@ export function deserialize(spec: SerializedOptimizer): Optimizer {
   }
   // Keras may qualify the name ('keras.optimizers.Adam', 'Custom>Adam'); the last part names the class.
   const bare = spec.class_name.split(/[.>]/).pop()!;
-  const name = bare.toLowerCase() === 'adam' ? 'Adam' : bare;
+  const name = [...registry.keys()].find((known) => known.toLowerCase() === bare.toLowerCase()) ?? bare;
   const cls = registry.get(name);
   if (cls === undefined) {
     throw new Error(`optimizers.deserialize: unknown optimizer class ${describe(spec.class_name)} (known: ${[...registry.keys()].join(', ')})`);

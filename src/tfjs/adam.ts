@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Adam as CoreAdam } from '../adam.js';
+import { Adam as CoreAdam, type AdamOptions as CoreAdamOptions } from '../adam.js';
 import { configToOptions } from '../config.js';
 import { describe } from '../describe.js';
 import type { Hyperparameter } from '../hyperparameters.js';
@@ -82,7 +82,7 @@ export class Adam extends tf.Optimizer {
   constructor(options: AdamOptions = {}) {
     super();
     const split = splitOptions(options);
-    this.core = new CoreAdam(split.core);
+    this.core = this.createCore(split.core);
     this.finalizeEmaOnFitEnd = split.finalizeEmaOnFitEnd;
     this.execution = split.execution;
   }
@@ -96,10 +96,30 @@ export class Adam extends tf.Optimizer {
   static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
+  ): T;
+  /** `Adam.fromConfig(config)`, as the core's `fromConfig` is called: builds this class. */
+  static override fromConfig(config: tf.serialization.ConfigDict): Adam;
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    clsOrConfig: tf.serialization.SerializableConstructor<T> | tf.serialization.ConfigDict,
+    maybeConfig?: tf.serialization.ConfigDict,
   ): T {
-    const native = nativeAdamFromConfig(config);
-    if (native !== null) return native as unknown as T;
+    // TensorFlow.js calls fromConfig(cls, config); a user may write fromConfig(config).
+    const oneArgument = typeof clsOrConfig !== 'function' && maybeConfig === undefined;
+    const cls = (oneArgument ? this : clsOrConfig) as unknown as tf.serialization.SerializableConstructor<T>;
+    const config = (oneArgument ? clsOrConfig : maybeConfig) as tf.serialization.ConfigDict;
+    if (typeof cls !== 'function') {
+      throw new TypeError(`Adam.fromConfig expects (cls, config) as TensorFlow.js passes them, or (config); got ${describe(clsOrConfig)} and ${describe(maybeConfig)}`);
+    }
+    if ((cls as unknown as { className?: string }).className === 'Adam') {
+      const native = nativeAdamFromConfig(config);
+      if (native !== null) return native as unknown as T;
+    }
     return new cls(configToOptions(config as Record<string, unknown>)) as T;
+  }
+
+  /** The core optimizer this one runs on (AdamW overrides it). @internal */
+  protected createCore(options: CoreAdamOptions): CoreAdam {
+    return new CoreAdam(options);
   }
 
   /** Number of steps taken (from the loaded state before the first step, after `setWeights`). */

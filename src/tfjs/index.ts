@@ -9,7 +9,9 @@
  * @packageDocumentation
  * @module adam-optimizer/tfjs
  */
-export { Adam, Adam as KerasAdam, registerAdam, type TfjsWeightDecayExclusion } from './adam.js';
+export { Adam, Adam as KerasAdam, type TfjsWeightDecayExclusion } from './adam.js';
+export { AdamW, type AdamWOptions } from './adamw.js';
+export { registerAdam } from './register.js';
 export type { AdamOptions, Execution, TfjsLearningRate } from './options.js';
 export { FinalizeEmaOnFitEnd } from './fit-callback.js';
 export { isKerasAdam, type FitEndOptimizer } from './marker.js';
