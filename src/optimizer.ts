@@ -1,5 +1,7 @@
 import { clipByValue, clipnormScale, globalClipnormScale } from './clipping.js';
 import { describe } from './describe.js';
+import { describeForeign } from './foreign.js';
+import { parseExclusion } from './weight-decay-exclusion.js';
 import {
   optionalNonNegative,
   readHyperparameter,
@@ -276,20 +278,22 @@ export abstract class Optimizer {
     this.builtVariables = list;
   }
 
-  /** Exclude variables from weight decay, by identity or by name pattern. Only before build. */
+  /**
+   * Exclude variables from weight decay, by identity (`varList`) or by name pattern (`varNames`,
+   * searched anywhere in the name). Only before build. Unknown keys (such as Keras's `var_names`),
+   * lists that are not arrays and empty patterns are refused, and a refused call records nothing.
+   */
   excludeFromWeightDecay(exclusion: WeightDecayExclusion = {}): void {
     if (this.builtVariables !== null) {
       throw new Error(`${this.name}: excludeFromWeightDecay must be called before the optimizer is built (before the first step)`);
     }
-    for (const variable of exclusion.varList ?? []) {
-      if (!(variable instanceof Variable)) throw new TypeError(`${this.name}: excludeFromWeightDecay varList must hold Variables, got ${describe(variable)}`);
-      this.excludedIds.add(variable.id);
-    }
-    for (const pattern of exclusion.varNames ?? []) {
-      if (pattern instanceof RegExp) this.excludedPatterns.push(new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')));
-      else if (typeof pattern === 'string') this.excludedPatterns.push(new RegExp(pattern));
-      else throw new TypeError(`${this.name}: excludeFromWeightDecay varNames must hold strings or RegExps, got ${describe(pattern)}`);
-    }
+    // Checked whole first: a refused call records nothing.
+    const { variables, patterns } = parseExclusion(this.name, exclusion, (x, what) => {
+      if (!(x instanceof Variable)) throw new TypeError(`${what} must be a Variable, got ${describeForeign(x)}`);
+      return x;
+    });
+    for (const variable of variables) this.excludedIds.add(variable.id);
+    this.excludedPatterns.push(...patterns);
   }
 
   /**

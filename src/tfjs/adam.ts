@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Adam as CoreAdam, type AdamOptions as CoreAdamOptions } from '../adam.js';
 import { configToOptions } from '../config.js';
 import { describe } from '../describe.js';
+import { parseExclusion } from '../weight-decay-exclusion.js';
 import type { Hyperparameter } from '../hyperparameters.js';
 import type { LearningRate, WeightDecayExclusion } from '../optimizer.js';
 import { isLearningRateSchedule } from '../schedules/index.js';
@@ -269,13 +270,10 @@ export class Adam extends tf.Optimizer {
     if (this.engine !== null) {
       throw new Error(`${this.name}: excludeFromWeightDecay must be called before the optimizer is built (before the first step)`);
     }
-    const variables = (exclusion.varList ?? []).map((v, i) => toVariable(v, `${this.name}: excludeFromWeightDecay varList entry ${i}`));
-    const patterns = exclusion.varNames ?? [];
-    // The core checks the patterns and keeps them for the 'kernels' path.
-    this.core.excludeFromWeightDecay({ varNames: patterns });
-    for (const pattern of patterns) {
-      this.excludedPatterns.push(pattern instanceof RegExp ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : new RegExp(pattern));
-    }
+    // Checked whole first (the core's rules): a refused call records nothing.
+    const { variables, patterns } = parseExclusion(this.name, exclusion, (v, what) => toVariable(v as VariableLike, what));
+    this.core.excludeFromWeightDecay({ varNames: patterns }); // the core keeps them for the 'kernels' path
+    this.excludedPatterns.push(...patterns);
     for (const variable of variables) this.excludedVariables.add(variable);
   }
 
