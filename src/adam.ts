@@ -5,7 +5,6 @@ import type { DenseSlotSet, StepScalars } from './kernels/kernel.js';
 import { checkOptionKeys } from './options.js';
 import { OPTIMIZER_OPTION_KEYS, Optimizer, type OptimizerOptions, type UpdatePlan } from './optimizer.js';
 import { configToOptions } from './config.js';
-import type { FloatArray } from './storage.js';
 import type { Variable } from './variable.js';
 
 /** Options of {@link Adam}: the Keras arguments in camelCase (see the README's option table). */
@@ -85,16 +84,6 @@ export class Adam extends Optimizer {
       amsgrad: this.amsgrad,
       adaptive_epsilon: this.adaptiveEpsilon,
     };
-  }
-
-  /**
-   * A gradient buffer for `variable` that lives in kernel memory: fill it and pass it to
-   * `applyGradients` to skip the copy a plain typed array costs with the compiled kernels.
-   * Read `.value` afresh each time (kernel memory may grow).
-   */
-  gradientBuffer(variable: Variable): { readonly value: FloatArray } {
-    const storage = this.kernels.gradientBuffer(variable.dtype, variable.size);
-    return { get value() { return storage.array; } };
   }
 
   protected buildSlots(variables: readonly Variable[]): void {

@@ -15,6 +15,7 @@ export {
   type VariableStore,
 } from './optimizer.js';
 export { Variable, type VariableOptions, type Constraint } from './variable.js';
+export type { GradientBuffer } from './gradient-buffers.js';
 export { IndexedSlices } from './indexed-slices.js';
 export type { Dtype, FloatArray } from './storage.js';
 export type { Hyperparameter } from './hyperparameters.js';

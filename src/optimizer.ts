@@ -1,6 +1,7 @@
 import { clipByValue, clipnormScale, globalClipnormScale } from './clipping.js';
 import { describe } from './describe.js';
 import { describeForeign } from './foreign.js';
+import { GradientBuffers, type GradientBuffer } from './gradient-buffers.js';
 import { parseExclusion } from './weight-decay-exclusion.js';
 import {
   optionalNonNegative,
@@ -144,6 +145,8 @@ export abstract class Optimizer {
   readonly jitCompile: boolean;
   /** The kernel set in use. @internal */
   protected readonly kernels: AdamKernels;
+  /** One gradient buffer per variable, freed by dispose(). */
+  private readonly gradientBuffers: GradientBuffers;
 
   private learningRateSource: LearningRate;
   /** The schedule's value at the start of the last step (or at construction). */
@@ -197,6 +200,7 @@ export abstract class Optimizer {
     this.iterationVariable = new Variable(new Float64Array(1), { name: 'iteration', shape: [] });
     this.scheduledLearningRate = this.evaluateSchedule(0);
     this.kernels = selectKernels(this.jitCompile);
+    this.gradientBuffers = new GradientBuffers(this.kernels);
   }
 
   /** Number of steps taken. Can be replaced only before the optimizer is built. */
@@ -259,7 +263,7 @@ export abstract class Optimizer {
     if (this.builtVariables !== null) return;
     const list: Variable[] = [];
     for (const variable of variables) {
-      if (!(variable instanceof Variable)) throw new TypeError(`${this.name}: build expects Variables, got ${describe(variable)}`);
+      if (!(variable instanceof Variable)) throw new TypeError(`${this.name}: build expects Variables, got ${describeForeign(variable)}`);
       if (this.indexById.has(variable.id)) continue;
       this.indexById.set(variable.id, list.length);
       list.push(variable);
@@ -302,7 +306,7 @@ export abstract class Optimizer {
    */
   applyGradients(pairs: Iterable<GradientPair>): number {
     if (this.disposed) throw new Error(`${this.name}: this optimizer has been disposed`);
-    const list = Array.isArray(pairs) ? (pairs as readonly GradientPair[]) : [...pairs];
+    const list = Array.isArray(pairs) ? (pairs as readonly GradientPair[]) : listOfPairs(this.name, pairs);
     const learningRate = this.learningRateForStep();
     if (list.length === 0) return this.iterations;
     if (this.builtVariables === null) {
@@ -319,6 +323,20 @@ export abstract class Optimizer {
     this.iterationVariable.value[0] += 1;
     for (let i = 0; i < checked.length; i++) applyConstraint(checked[i].variable);
     return this.iterations;
+  }
+
+  /**
+   * The gradient buffer of `variable`, in kernel memory: fill `.value` and pass it to
+   * `applyGradients` to skip the copy a plain typed array costs with the compiled kernels. One per
+   * variable: every call returns the same buffer, and `dispose()` frees it. Read `.value` afresh
+   * each time (kernel memory may grow); a view read before a step that grew an ordinary memory is
+   * recognised and read again.
+   */
+  gradientBuffer(variable: Variable): GradientBuffer {
+    if (this.disposed) throw new Error(`${this.name}: this optimizer has been disposed`);
+    if (!(variable instanceof Variable)) throw new TypeError(`${this.name}: gradientBuffer expects a Variable, got ${describeForeign(variable)}`);
+    if (variable.disposed) throw new Error(`${this.name}: variable '${variable.name}' has been disposed`);
+    return this.gradientBuffers.get(variable);
   }
 
   /** With EMA on, overwrites each variable with its average; otherwise does nothing. */
@@ -378,6 +396,7 @@ export abstract class Optimizer {
     if (this.disposed) return;
     this.disposed = true;
     for (const state of [...this.averageVariables, ...this.slotVariables()]) this.kernels.release(state.storageRef);
+    this.gradientBuffers.releaseAll();
   }
 
   /** Keras-form config (snake_case, JSON-safe). */
@@ -436,9 +455,14 @@ export abstract class Optimizer {
   }
 
   private checkPairShape(pair: GradientPair, i: number): void {
-    if (!Array.isArray(pair) || pair.length !== 2 || !(pair[1] instanceof Variable)) {
-      throw new TypeError(`${this.name}: applyGradients expects [gradient, Variable] pairs; entry ${i} is ${describe(pair)}`);
+    if (Array.isArray(pair) && pair.length === 2 && pair[1] instanceof Variable) return;
+    const where = `${this.name}: applyGradients expects [gradient, Variable] pairs; entry ${i}`;
+    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`${where} is ${describe(pair)}, not a pair`);
+    const [first, second] = pair as readonly unknown[];
+    if (first instanceof Variable) {
+      throw new TypeError(`${where} is reversed: element 0 is the Variable '${first.name}' and element 1 is ${describe(second)}; write [gradient, variable]`);
     }
+    throw new TypeError(`${where}: element 1 must be a Variable, got ${describeForeign(second)}`);
   }
 
   /**
@@ -483,6 +507,8 @@ export abstract class Optimizer {
       entry.grad = null;
       return entry;
     }
+    const revived = this.gradientBuffers.revive(grad, variable);
+    if (revived !== null) return this.checkPair(revived, variable, position);
     if (!isFloatArray(grad)) {
       throw new TypeError(`${this.name}: the gradient of '${variable.name}' must be a ${arrayTypeName(variable)} or IndexedSlices, got ${describe(grad)}`);
     }
@@ -629,6 +655,17 @@ export abstract class Optimizer {
     weights.forEach((w, i) => targets[i].assign(w));
     if (isLearningRateSchedule(this.learningRateSource)) this.scheduledLearningRate = this.evaluateSchedule(this.iterations);
   }
+}
+
+/** The pairs of an iterable; a name -> gradient map (TensorFlow.js' form) gets a message saying what is expected. */
+function listOfPairs(owner: string, pairs: unknown): readonly GradientPair[] {
+  const mapHint = 'a name -> gradient map is the form of TensorFlow.js optimizers (adam-optimizer/tfjs); here pass a list of [gradient, variable] pairs';
+  if (pairs instanceof Map) throw new TypeError(`${owner}: applyGradients expects a list of [gradient, Variable] pairs, got a Map; ${mapHint}`);
+  if (pairs === null || typeof pairs !== 'object' || typeof (pairs as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    const what = pairs !== null && typeof pairs === 'object' ? `an object with keys ${Object.keys(pairs).slice(0, 3).map((k) => `'${k}'`).join(', ') || '(none)'}; ${mapHint}` : describe(pairs);
+    throw new TypeError(`${owner}: applyGradients expects a list of [gradient, Variable] pairs, got ${what}`);
+  }
+  return [...(pairs as Iterable<GradientPair>)];
 }
 
 function checkLearningRate(what: string, value: unknown): LearningRate {

@@ -349,11 +349,12 @@ export class Adam extends tf.Optimizer {
     if (!Number.isInteger(iteration) || iteration < 0) {
       throw new RangeError(`${this.name}: setWeights: the first entry must be the iteration count (one non-negative integer), got ${describe(arrays[0])}`);
     }
-    this.releaseSnapshot();
     if (this.engine !== null) {
-      this.engine.load(arrays);
+      this.engine.load(arrays); // checks everything first; a refusal changes nothing
+      this.releaseSnapshot(); // only now: a refused call leaves the last getWeights() tensors valid
       return;
     }
+    this.releaseSnapshot();
     this.core.iterations = iteration;
     this.pending = arrays.length > 1
       ? { arrays, names: weightValues.map((w) => w.name), shapes: weightValues.map((w) => w.tensor!.shape) }
