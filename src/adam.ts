@@ -133,7 +133,7 @@ export class Adam extends Optimizer {
     }
   }
 
-  /** Semantics section 2: alpha and the epsilon of step t = iterations + 1. */
+  /** docs/semantics.md section 2: alpha and the epsilon of step t = iterations + 1. */
   private stepScalars(plan: UpdatePlan): StepScalars {
     const t = this.iterations + 1;
     const { beta1, beta2 } = this.stepBetas;

@@ -129,7 +129,7 @@ interface StepEntry {
 /**
  * The Keras base optimizer: learning rate, build, missing gradients, clipping, sparse
  * de-duplication, decoupled weight decay, EMA, iterations and constraints, in the order of
- * semantics.md section 1. Subclasses add their state and update rule.
+ * docs/semantics.md section 1. Subclasses add their state and update rule.
  */
 export abstract class Optimizer {
   /** Prefix of state names. */

@@ -68,7 +68,7 @@ export function random(seed: number): () => number {
 }
 
 /**
- * The test oracle: one Adam step in float64 written straight from semantics.md section 2
+ * The test oracle: one Adam step in float64 written straight from docs/semantics.md section 2
  * (dense, no clipping), independent of the library's kernels.
  */
 export function oracleStep(

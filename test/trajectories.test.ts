@@ -179,7 +179,7 @@ function runCase(c: Case, jitCompile: boolean): void {
 
   if (c.ema != null) {
     const ema = isSparse(c) ? [c.ema] : c.ema;
-    // semantics.md 1.3: the averages come right after the `iteration` counter, one per variable
+    // docs/semantics.md 1.3: the averages come right after the `iteration` counter, one per variable
     const state = optimizer.variables;
     assert.ok(state.length >= 1 + variables.length, `optimizer.variables holds the ${variables.length} averages`);
     failOn(

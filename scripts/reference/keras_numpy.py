@@ -1,5 +1,5 @@
 """A second, independent model of the Keras Adam rules, in NumPy, written line by line from
-/spec/semantics.md (sections 1 and 2) in the variable's dtype: the formulas and the order of
+docs/semantics.md (sections 1 and 2) in the variable's dtype: the formulas and the order of
 operations of the Keras reference (``m += (g - m) * (1 - b1)``, the sparse path that decays the
 whole accumulators then adds the de-duplicated rows, ``alpha`` and the adaptive epsilon computed in
 the variable's dtype, ...).

@@ -2,7 +2,7 @@
 
 Only what the reference fixtures need: a Keras-form ``learning_rate`` entry (a number, or
 ``{"class_name": ..., "config": {...}}``) evaluated at the 0-based optimizer step, with the formulas
-of ``/spec/semantics.md`` section 4. The value is handed to PyTorch as a Python float; float32 cases
+of ``docs/semantics.md`` section 4. The value is handed to PyTorch as a Python float; float32 cases
 round it to float32 when it meets a float32 tensor, as the project does.
 """
 

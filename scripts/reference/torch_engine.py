@@ -1,4 +1,4 @@
-"""Runs one Adam trajectory with PyTorch, following the Keras rules of /spec/semantics.md.
+"""Runs one Adam trajectory with PyTorch, following the Keras rules of docs/semantics.md.
 
 The Adam step itself is PyTorch's own wherever PyTorch has it:
 

@@ -3,7 +3,7 @@ import { HeapStorage, newFloatArray, type Dtype, type FloatArray, type Storage }
 import type { AdamKernels, DenseSlotSet, SparseSlotSet, StepScalars } from './kernel.js';
 
 /**
- * The reference kernels: plain loops that read like semantics.md, section 2. They are the
+ * The reference kernels: plain loops that read like docs/semantics.md, section 2. They are the
  * executable specification and the fallback where compiled kernels cannot run.
  */
 export const referenceKernels: AdamKernels = {

@@ -9,7 +9,7 @@ export interface NamedState {
 
 /**
  * Runs the steps of one optimizer and holds its state: {@link KernelEngine} on typed arrays,
- * {@link TensorEngine} as tensor ops. Both follow semantics.md section 1 and 2 and lay the state
+ * {@link TensorEngine} as tensor ops. Both follow docs/semantics.md section 1 and 2 and lay the state
  * out in the same Keras order, so saved state moves between them.
  */
 export interface StepEngine {

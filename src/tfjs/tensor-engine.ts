@@ -19,7 +19,7 @@ interface Slots {
 /**
  * Steps as TensorFlow.js ops inside one `tidy`, for backends where reading data back is costly
  * (webgl, webgpu) or where ops are native (tensorflow). The order of operations is the core's
- * (semantics.md sections 1 and 2): learning rate, missing gradients, clipping, weight decay,
+ * (docs/semantics.md sections 1 and 2): learning rate, missing gradients, clipping, weight decay,
  * update, EMA, iterations. The core optimizer holds the hyperparameters and the iteration count
  * (it stays unbuilt); the state lives in non-trainable variables.
  */
