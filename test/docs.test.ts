@@ -19,7 +19,7 @@ test('every citation of semantics.md in src/ names docs/semantics.md and an exis
   let citations = 0;
   for (const file of sources(join(root, 'src'))) {
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(\S*)semantics\.md,?\s*(?:sections?\s+)?(\d+)?/g)) {
+    for (const m of text.matchAll(/([^\s(]*)semantics\.md,?\s*(?:sections?\s+)?(\d+)?/g)) {
       citations++;
       assert.equal(m[1], 'docs/', `${file}: cites ${m[0]}`);
       if (m[2] !== undefined) assert.ok(sections.has(m[2]), `${file}: section ${m[2]} of docs/semantics.md`);
