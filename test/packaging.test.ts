@@ -96,3 +96,13 @@ test('every source map\'s sources ship, and a stack trace from the package maps 
   assert.ok(frame !== null, `a frame in src/*.ts: ${out}`);
   assert.ok(existsSync(normalize(frame[1])), `${frame[1]} exists`);
 });
+
+test('"sideEffects" lists modules that ship; the README names them', () => {
+  const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { sideEffects: string[] };
+  const readme = readFileSync(join(installed, 'README.md'), 'utf8');
+  assert.doesNotMatch(readme, /declares `"sideEffects": false`/);
+  for (const entry of pkg.sideEffects) {
+    assert.ok(files.includes(posix.normalize(entry)), `${entry} is in the package`);
+    assert.ok(readme.includes(`\`${posix.normalize(entry)}\``), `the README names ${entry}`);
+  }
+});

@@ -59,8 +59,8 @@ export interface TfjsScheduleSpec {
   customObjects?: unknown;
 }
 
-// Seeded here rather than by each schedule file, so that the package stays free of import side
-// effects (package.json declares "sideEffects": false and bundlers may drop such modules).
+// Seeded here rather than by each schedule file, so that these modules stay free of import side
+// effects (package.json lists only the tfjs registration modules under "sideEffects").
 const registry = new Map<string, ScheduleClass>(
   [ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay, CosineDecay, CosineDecayRestarts].map(
     (ctor) => [ctor.className, ctor as ScheduleClass],

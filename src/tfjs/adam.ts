@@ -416,7 +416,7 @@ let registered = false;
 /**
  * Registers {@link Adam} for deserialization under `'Adam'` and the end-of-fit EMA callback with
  * tfjs-layers. Importing this module does it; call it yourself where a bundler may drop a module
- * imported only for its side effects (the package declares `"sideEffects": false`). Idempotent.
+ * imported only for its side effects. Idempotent. (The entry point's `registerAdam` also registers AdamW.)
  */
 export function registerAdam(): void {
   if (registered) return;
