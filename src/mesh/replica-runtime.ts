@@ -78,7 +78,7 @@ export class ReplicaRuntime {
         for (const [id, buffer] of command.entries) this.buffers.set(id, buffer);
         return null;
       case 'load': {
-        const loaded = (await import(command.url)) as Partial<GradientModule>;
+        const loaded = (await importModule(command.url)) as Partial<GradientModule>;
         if (typeof loaded.gradients !== 'function') {
           throw new TypeError(`mesh: the gradient module ${command.url} must export a function 'gradients'`);
         }
@@ -178,6 +178,20 @@ export function meanInRankOrder(parts: readonly ArrayLike<number>[], out: FloatA
     let sum = parts[0][j];
     for (let r = 1; r < count; r++) sum += parts[r][j];
     out[j] = sum / count;
+  }
+}
+
+/** Imports a gradient module; a TypeScript one through tsx, when the worker started without it. */
+async function importModule(url: string): Promise<unknown> {
+  try {
+    return await import(url);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    const tsx = 'tsx/esm/api';
+    const api = (await import(tsx)) as { register(): void };
+    api.register();
+    // A fresh URL: the failed import stays cached under the first one.
+    return await import(`${url}${url.includes('?') ? '&' : '?'}tsx`);
   }
 }
 
