@@ -1,0 +1,103 @@
+// fitOnMesh: a classifier trained on 2 replicas equals a single-process run over the same batches
+// with the same reduction order, and reaches the accuracy that run reaches.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Adam as CoreAdam, Variable } from '../../src/index.js';
+import { Adam, fitOnMesh, type AdamOptions } from '../../src/tfjs/index.js';
+import { seededShuffle, splitBatch } from '../../src/tfjs/mesh/fit-on-mesh.js';
+import { accuracy, assertClose, blobTensors, classifier, useBackend, weightsOf } from './support.js';
+
+const OPTIONS = (): AdamOptions => ({ learningRate: 0.02, amsgrad: true, useEma: true, emaMomentum: 0.9, globalClipnorm: 2 });
+const EPOCHS = 3;
+const BATCH = 32;
+const SEED = 7;
+
+/** The single-process run: the same batches, each split in two, the parts' gradients averaged in order. */
+function singleProcessRun(x: tf.Tensor2D, y: tf.Tensor2D, trainRows: number): { weights: Float32Array[]; model: ReturnType<typeof classifier> } {
+  const model = classifier();
+  model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+  const lossFunction = (model as unknown as { model: tfl.LayersModel }).model.lossFunctions[0];
+  const options = OPTIONS();
+  const core = new CoreAdam({ ...options, learningRate: options.learningRate as number });
+  const variables = model.trainableWeights.map((w) => new Variable(w.read().dataSync().slice() as Float32Array, { name: w.name, shape: w.shape as number[] }));
+  const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const xs = x.dataSync();
+  const ys = y.dataSync();
+  const rowsOf = (all: Float32Array | Int32Array | Uint8Array, width: number, rows: Int32Array) => {
+    const out = new Float32Array(rows.length * width);
+    rows.forEach((r, i) => out.set(all.subarray(r * width, (r + 1) * width), i * width));
+    return out;
+  };
+  for (let epoch = 0; epoch < EPOCHS; epoch++) {
+    const order = Int32Array.from({ length: trainRows }, (_, i) => i);
+    seededShuffle(order, SEED + epoch);
+    for (let start = 0; start < trainRows; start += BATCH) {
+      const parts = splitBatch(order.subarray(start, Math.min(start + BATCH, trainRows)), 2);
+      const partGrads = parts.map(({ rows, scale }) => tf.tidy(() => {
+        trainable.forEach((v, i) => v.assign(tf.tensor(variables[i].value, v.shape)));
+        const xb = tf.tensor2d(rowsOf(xs as Float32Array, 4, rows), [rows.length, 4]);
+        const yb = tf.tensor2d(rowsOf(ys as Float32Array, 3, rows), [rows.length, 3]);
+        const g = tf.variableGrads(() => tf.mean(lossFunction(yb, model.apply(xb, { training: true }) as tf.Tensor)) as tf.Scalar, trainable).grads;
+        return trainable.map((v) => Float32Array.from(g[v.name].dataSync(), (e) => e * scale));
+      }));
+      const mean = variables.map((v, i) => {
+        const out = new Float32Array(v.size);
+        for (let j = 0; j < out.length; j++) out[j] = (partGrads[0][i][j] + partGrads[1][i][j]) / 2;
+        return out;
+      });
+      core.applyGradients(mean.map((g, i) => [g, variables[i]] as const));
+    }
+  }
+  core.finalizeVariableValues(variables);
+  model.trainableWeights.forEach((w, i) => w.write(tf.tensor(variables[i].value, w.shape as number[])));
+  return { weights: weightsOf(model), model };
+}
+
+test('fitOnMesh on 2 replicas equals the single-process run over the same batches, with fit\'s logs', async () => {
+  await useBackend('cpu');
+  const { x, y } = blobTensors(300, 5);
+  const model = classifier();
+  model.compile({ optimizer: new Adam(OPTIONS()), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const batchLogs: Record<string, number>[] = [];
+  const epochLogs: Record<string, number>[] = [];
+  const history = await fitOnMesh(model, x, y, {
+    replicas: 2, epochs: EPOCHS, batchSize: BATCH, shuffle: true, seed: SEED, validationSplit: 0.2,
+    callbacks: {
+      onBatchEnd: (_batch, logs) => { batchLogs.push(logs!); },
+      onEpochEnd: (_epoch, logs) => { epochLogs.push(logs!); },
+    },
+  });
+  const trainRows = 240;
+  const batchesPerEpoch = Math.ceil(trainRows / BATCH);
+  assert.equal(batchLogs.length, EPOCHS * batchesPerEpoch);
+  assert.deepEqual(Object.keys(batchLogs[0]).sort(), ['acc', 'batch', 'loss', 'size']);
+  assert.equal(batchLogs[batchesPerEpoch - 1].size, trainRows % BATCH);
+  assert.deepEqual(Object.keys(epochLogs[0]).sort(), ['acc', 'loss', 'val_acc', 'val_loss']);
+  assert.deepEqual(history.history.loss, epochLogs.map((l) => l.loss));
+  assert.ok(epochLogs[EPOCHS - 1].loss < epochLogs[0].loss, 'the loss falls');
+  // The optimizer holds the state, as after an ordinary fit.
+  assert.equal((model.optimizer as unknown as Adam).iterations, EPOCHS * batchesPerEpoch);
+
+  const trainX = tf.slice(x, 0, trainRows) as tf.Tensor2D;
+  const trainY = tf.slice(y, 0, trainRows) as tf.Tensor2D;
+  const single = singleProcessRun(trainX, trainY, trainRows);
+  // Within float32 tolerance: the replicas run the same cpu kernels on the same rows, but the
+  // weights pass through tensors and typed arrays on two threads; a reduction order that differed
+  // would show as differences far above this.
+  weightsOf(model).forEach((w, i) => assertClose(w, single.weights[i], { rtol: 1e-5, atol: 1e-6, what: `weight ${i}` }));
+  const meshAccuracy = accuracy(model, x, y);
+  assert.equal(meshAccuracy, accuracy(single.model, x, y));
+  assert.ok(meshAccuracy >= 0.9, `accuracy ${meshAccuracy}`);
+});
+
+test('fitOnMesh refuses models without this Adam, and unknown options', async () => {
+  await useBackend('cpu');
+  const { x, y } = blobTensors(30, 1);
+  const model = classifier();
+  model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+  await assert.rejects(fitOnMesh(model, x, y, { replicas: 1 }), /compile the model with Adam from adam-optimizer\/tfjs/);
+  model.compile({ optimizer: new Adam(), loss: 'categoricalCrossentropy' });
+  await assert.rejects(fitOnMesh(model, x, y, { replicas: 1, epochz: 2 } as never), /unknown option 'epochz'/);
+});
