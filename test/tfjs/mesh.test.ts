@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { Adam as CoreAdam, Variable } from '../../src/index.js';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { Adam as CoreAdam, Mesh, Variable } from '../../src/index.js';
 import { Adam, fitOnMesh, type AdamOptions } from '../../src/tfjs/index.js';
 import { seededShuffle, splitBatch } from '../../src/tfjs/mesh/fit-on-mesh.js';
 import { accuracy, assertClose, blobTensors, classifier, useBackend, weightsOf } from './support.js';
@@ -100,4 +100,42 @@ test('fitOnMesh refuses models without this Adam, and unknown options', async ()
   await assert.rejects(fitOnMesh(model, x, y, { replicas: 1 }), /compile the model with Adam from adam-optimizer\/tfjs/);
   model.compile({ optimizer: new Adam(), loss: 'categoricalCrossentropy' });
   await assert.rejects(fitOnMesh(model, x, y, { replicas: 1, epochz: 2 } as never), /unknown option 'epochz'/);
+});
+
+test('fitOnMesh with wasm replicas trains; batch-norm statistics are averaged into the model', async () => {
+  await useBackend('cpu');
+  const { x, y } = blobTensors(120, 3);
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.dense({ inputShape: [4], units: 8, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
+      tfl.layers.batchNormalization(),
+      tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }),
+    ],
+  });
+  model.compile({ optimizer: new Adam({ learningRate: 0.05 }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const before = model.nonTrainableWeights.map((w) => w.read().dataSync().slice());
+  const history = await fitOnMesh(model, x, y, { replicas: 2, backend: 'wasm', epochs: 4, batchSize: 30, validationData: [x, y] });
+  const losses = history.history.loss;
+  assert.ok(losses[losses.length - 1] < losses[0], `losses ${losses.join(', ')}`);
+  const after = model.nonTrainableWeights.map((w) => w.read().dataSync());
+  assert.ok(after.some((w, i) => w.some((v, j) => v !== before[i][j])), 'the moving statistics moved');
+  assert.ok(history.history.val_acc[history.history.val_acc.length - 1] > 0.8, `val_acc ${history.history.val_acc.join(', ')}`);
+});
+
+test('the tfjs Adam takes a mesh: model.fit with its state on 2 replicas equals model.fit without', async () => {
+  await useBackend('cpu');
+  const { x, y } = blobTensors(90, 2);
+  const mesh = await Mesh.local({ replicas: 2 });
+  try {
+    const run = async (withMesh: boolean) => {
+      const model = classifier();
+      model.compile({ optimizer: new Adam({ ...OPTIONS(), mesh: withMesh ? mesh : null }), loss: 'categoricalCrossentropy' });
+      await model.fit(x, y, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 });
+      return weightsOf(model);
+    };
+    const [onMesh, plain] = [await run(true), await run(false)];
+    onMesh.forEach((w, i) => assert.deepEqual(Array.from(w), Array.from(plain[i]), `weight ${i}`));
+  } finally {
+    mesh.dispose();
+  }
 });

@@ -123,8 +123,9 @@ export async function fitOnMesh(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tens
       }
       const epochLogs: MeshLogs = {};
       names.forEach((name, k) => { epochLogs[name] = totals[k] / seen; });
+      // The model gets the weights (and the averaged batch-norm statistics) at every epoch's end.
+      await syncModel(model, mesh, variables);
       if (validation !== null) {
-        await syncModel(model, mesh, variables);
         const evaluated = model.evaluate(validation[0], validation[1], { batchSize }) as tf.Scalar | tf.Scalar[];
         const list = Array.isArray(evaluated) ? evaluated : [evaluated];
         list.forEach((t, k) => { epochLogs[`val_${names[k]}`] = t.dataSync()[0]; });
