@@ -9,7 +9,7 @@ import { MeshKernels, type MeshParts } from './mesh-kernels.js';
 import type { MeshLike } from './mesh-like.js';
 import { SharedMemory, type SharedRef, type SharedStorage } from './shared-memory.js';
 import { ShareAssigner } from './shares.js';
-import { defaultReplicaCount, startThreads } from './start.js';
+import { NO_SHARED_MEMORY, defaultReplicaCount, startThreads } from './start.js';
 
 /** Options of {@link Mesh.local}. */
 export interface LocalMeshOptions {
@@ -94,7 +94,7 @@ export class Mesh implements MeshLike {
     if (module !== undefined && typeof module !== 'string' && !(module instanceof URL)) {
       throw new TypeError(`Mesh.local: gradientModule must be a URL or a string, got ${describe(module)}`);
     }
-    if (typeof SharedArrayBuffer === 'undefined') throw new Error('mesh: SharedArrayBuffer is not available here (browsers need a cross-origin-isolated page)');
+    if (typeof SharedArrayBuffer === 'undefined') throw new Error(NO_SHARED_MEMORY);
     const local = new LocalReplicas(replicas, timeoutMs);
     await startThreads(local);
     const mesh = new Mesh(local, module !== undefined);

@@ -1,6 +1,9 @@
 import type { ReplicaData, Reply } from './protocol.js';
 import type { LocalReplicas, ReplicaThread } from './local-replicas.js';
 
+/** Why a browser page cannot have a mesh. */
+export const NO_SHARED_MEMORY = 'mesh: shared memory needs a cross-origin-isolated page: serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (self.crossOriginIsolated is false here, so SharedArrayBuffer is not available)';
+
 /** One replica per core: `os.availableParallelism()` in Node, `navigator.hardwareConcurrency` in browsers. */
 export async function defaultReplicaCount(): Promise<number> {
   if (typeof process !== 'undefined' && process.versions?.node !== undefined) {
@@ -62,12 +65,42 @@ export async function startThreads(replicas: LocalReplicas): Promise<void> {
 
 /** Browsers: Web Workers, which need a cross-origin-isolated page for shared memory. */
 async function startWebWorkers(replicas: LocalReplicas): Promise<void> {
-  const scope = globalThis as { crossOriginIsolated?: boolean; Worker?: new (url: URL, options: { type: 'module' }) => ReplicaThread & { onmessage: ((e: { data: Reply }) => void) | null; onerror: ((e: { message: string }) => void) | null } };
+  type WebWorker = ReplicaThread & {
+    onmessage: ((event: { data: Reply }) => void) | null;
+    onerror: ((event: { message?: string; preventDefault?(): void }) => void) | null;
+  };
+  const scope = globalThis as { crossOriginIsolated?: boolean; Worker?: new (url: URL, options: { type: 'module' }) => WebWorker };
   if (scope.crossOriginIsolated !== true || typeof SharedArrayBuffer === 'undefined') {
-    throw new Error('mesh: shared memory needs a cross-origin-isolated page: serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (self.crossOriginIsolated is false here)');
+    throw new Error(NO_SHARED_MEMORY);
   }
-  const WorkerClass = scope.Worker;
-  if (WorkerClass === undefined) throw new Error('mesh: this environment has no Web Workers');
-  void WorkerClass;
-  throw new Error('mesh: replicas as Web Workers are not implemented yet; in browsers, run the mesh from Node for now');
+  if (scope.Worker === undefined) throw new Error('mesh: this environment has no Web Workers');
+  const threads: WebWorker[] = [];
+  const ready: Promise<void>[] = [];
+  for (let rank = 0; rank < replicas.size; rank++) {
+    // Written out in full so that bundlers (Vite, webpack) see and bundle the worker entry.
+    const worker = new scope.Worker(new URL('./replica-web.js', import.meta.url), { type: 'module' });
+    threads.push(worker);
+    ready.push(new Promise<void>((resolve, reject) => {
+      let started = false;
+      worker.onmessage = (event) => {
+        if (event.data.seq === 0) { started = true; resolve(); return; }
+        replicas.message(rank, event.data);
+      };
+      worker.onerror = (event) => {
+        event.preventDefault?.();
+        const reason = `its worker failed: ${event.message ?? 'unknown error'}`;
+        if (!started) reject(new Error(`mesh replica ${rank} did not start (${reason})`));
+        replicas.exit(rank, reason);
+      };
+    }));
+    const data: ReplicaData = { rank, size: replicas.size, control: replicas.control, errors: replicas.errors };
+    worker.postMessage(data);
+  }
+  replicas.attach(threads);
+  try {
+    await Promise.all(ready);
+  } catch (error) {
+    for (const t of threads) t.terminate();
+    throw error;
+  }
 }

@@ -36,7 +36,7 @@ function singleProcessRun(x: tf.Tensor2D, y: tf.Tensor2D, trainRows: number): { 
     for (let start = 0; start < trainRows; start += BATCH) {
       const parts = splitBatch(order.subarray(start, Math.min(start + BATCH, trainRows)), 2);
       const partGrads = parts.map(({ rows, scale }) => tf.tidy(() => {
-        trainable.forEach((v, i) => v.assign(tf.tensor(variables[i].value, v.shape)));
+        trainable.forEach((v, i) => v.assign(tf.tensor(variables[i].value.slice(), v.shape)));
         const xb = tf.tensor2d(rowsOf(xs as Float32Array, 4, rows), [rows.length, 4]);
         const yb = tf.tensor2d(rowsOf(ys as Float32Array, 3, rows), [rows.length, 3]);
         const g = tf.variableGrads(() => tf.mean(lossFunction(yb, model.apply(xb, { training: true }) as tf.Tensor)) as tf.Scalar, trainable).grads;

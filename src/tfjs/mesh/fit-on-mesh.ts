@@ -174,7 +174,7 @@ async function coreOptimizerOnMesh(optimizer: Adam, mesh: Mesh, trainable: reado
 /** Writes the mesh's parameters (and the replicas' averaged non-trainable weights) into the model. */
 async function syncModel(model: tfl.LayersModel, mesh: Mesh, variables: readonly Variable[]): Promise<void> {
   model.trainableWeights.forEach((w, i) => {
-    const value = tf.tensor(variables[i].value as Float32Array, w.shape as number[]);
+    const value = tf.tensor((variables[i].value as Float32Array).slice(), w.shape as number[]); // a copy: the shared values keep changing
     w.write(value);
     value.dispose();
   });
