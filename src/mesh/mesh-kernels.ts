@@ -3,7 +3,7 @@ import { selectKernels } from '../kernels/select.js';
 import type { Dtype, FloatArray, Storage } from '../storage.js';
 import type { Collectives } from './collectives.js';
 import type { LocalReplicas } from './local-replicas.js';
-import type { SharedSlotSet } from './protocol.js';
+import { DONE, type SharedSlotSet } from './protocol.js';
 import { SharedStorage, type SharedMemory, type SharedRef } from './shared-memory.js';
 import type { ShareAssigner } from './shares.js';
 
@@ -31,6 +31,8 @@ export class MeshKernels implements AdamKernels {
   /** Shared copies of gradients that came from ordinary memory, per parameter storage. */
   private readonly gradCopies = new WeakMap<Storage, SharedStorage>();
   private sumsOut: SharedStorage | null = null;
+  /** Where each shared array's step results wait for the commit. */
+  private readonly staging = new WeakMap<Storage, SharedStorage>();
 
   constructor(private readonly mesh: MeshParts, private readonly jitCompile: boolean) {
     this.local = selectKernels(jitCompile);
@@ -91,6 +93,11 @@ export class MeshKernels implements AdamKernels {
       let list = byOwner.get(owner);
       if (list === undefined) byOwner.set(owner, (list = []));
       list.push({
+        staging: {
+          param: this.stagingRef(set.param), m: this.stagingRef(set.m), v: this.stagingRef(set.v),
+          vhat: set.vhat === null ? null : this.stagingRef(set.vhat),
+          average: set.average === null ? null : this.stagingRef(set.average),
+        },
         param: this.refOf(set.param.array), grad: this.gradRef(set), m: this.refOf(set.m.array), v: this.refOf(set.v.array),
         vhat: set.vhat === null ? null : this.refOf(set.vhat.array),
         average: set.average === null ? null : this.refOf(set.average.array),
@@ -100,14 +107,36 @@ export class MeshKernels implements AdamKernels {
     this.mesh.shareBuffers();
     const ranks = [...byOwner.keys()].sort((a, b) => a - b);
     const replicas = this.mesh.replicas;
-    // Two phases: every owner computes its share privately; only when all succeeded do they commit.
+    // Two phases. Every owner computes its share into staging arrays; if one fails, nothing has
+    // changed. Then the owners copy them in; where one cannot (it died meanwhile), the main thread
+    // does, so that a step is applied whole or not at all.
     try {
       replicas.sendSync(ranks, (rank) => ({ type: 'step', jitCompile: this.jitCompile, sets: byOwner.get(rank)!, scalars }));
     } catch (error) {
-      try { replicas.sendSync(ranks.filter((r) => Atomics.load(replicas.status, r) === 1), () => ({ type: 'abort' })); } catch { /* already failing */ }
+      try { replicas.sendSync(ranks.filter((r) => Atomics.load(replicas.status, r) === DONE), () => ({ type: 'abort' })); } catch { /* already failing */ }
       throw error;
     }
-    replicas.sendSync(ranks, () => ({ type: 'commit' }));
+    try {
+      replicas.sendSync(ranks, () => ({ type: 'commit' }));
+    } catch {
+      for (const rank of ranks) {
+        if (Atomics.load(replicas.status, rank) === DONE) continue;
+        for (const set of sets) if (this.mesh.owners.get(set.param) === rank) this.commitHere(set);
+      }
+    }
+  }
+
+  /** The commit of one set, by the main thread. */
+  private commitHere(set: DenseSlotSet): void {
+    for (const live of [set.param, set.m, set.v, set.vhat, set.average]) {
+      if (live !== null) live.array.set(this.staging.get(live)!.array);
+    }
+  }
+
+  private stagingRef(live: Storage): SharedRef {
+    let staging = this.staging.get(live);
+    if (staging === undefined) this.staging.set(live, (staging = this.mesh.memory.allocate(live.dtype, live.length)));
+    return { id: staging.id, dtype: staging.dtype, offset: 0, length: staging.length };
   }
 
   /** A sparse step runs on the main thread, on private copies, with the optimizer's kernel set. */

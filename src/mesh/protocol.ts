@@ -1,8 +1,19 @@
 import type { StepScalars } from '../kernels/kernel.js';
 import type { SharedRef } from './shared-memory.js';
 
+/** Where a step's results wait until the commit (same arrays as the set's, in shared memory). */
+export interface StagingRefs {
+  readonly param: SharedRef;
+  readonly m: SharedRef;
+  readonly v: SharedRef;
+  readonly vhat: SharedRef | null;
+  readonly average: SharedRef | null;
+}
+
 /** One variable's dense step on its owner replica: where its arrays are, and its factors. */
 export interface SharedSlotSet {
+  /** The step writes here; the commit copies these into param, m, v, vhat and average. */
+  readonly staging: StagingRefs;
   readonly param: SharedRef;
   readonly grad: SharedRef;
   readonly m: SharedRef;
@@ -24,11 +35,11 @@ export type Command =
   | { readonly type: 'reduce'; readonly items: readonly { readonly parts: readonly SharedRef[]; readonly out: SharedRef }[] }
   /** Sums of squares of `arrays`, written into `out` at `indices`. */
   | { readonly type: 'sums'; readonly jitCompile: boolean; readonly arrays: readonly SharedRef[]; readonly indices: readonly number[]; readonly out: SharedRef }
-  /** Compute this replica's share of a dense step into private copies (not yet visible). */
+  /** Compute this replica's share of a dense step into the staging arrays (not yet visible). */
   | { readonly type: 'step'; readonly jitCompile: boolean; readonly sets: readonly SharedSlotSet[]; readonly scalars: StepScalars }
-  /** Make the private copies of the last `step` the shared values. */
+  /** Copy the staging arrays of the last `step` into the shared values. */
   | { readonly type: 'commit' }
-  /** Drop the private copies of the last `step`. */
+  /** Forget the last `step`. */
   | { readonly type: 'abort' }
   /** Run a named function the gradient module exports (e.g. to read replica-side state). */
   | { readonly type: 'call'; readonly name: string; readonly data: unknown };

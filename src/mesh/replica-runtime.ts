@@ -1,7 +1,7 @@
 import { createCompiledKernels } from '../kernels/compiled/index.js';
 import type { AdamKernels, DenseSlotSet } from '../kernels/kernel.js';
 import { referenceKernels } from '../kernels/reference.js';
-import type { FloatArray, Storage } from '../storage.js';
+import { HeapStorage, type FloatArray, type Storage } from '../storage.js';
 import { DONE, ERROR_BYTES, FAILED, STOPPED, type Command, type ReplicaData, type ReplicaErrorInfo, type Reply, type SharedSlotSet } from './protocol.js';
 import { viewOf, type SharedRef } from './shared-memory.js';
 
@@ -27,10 +27,10 @@ export interface GradientModule {
   [name: string]: unknown;
 }
 
-/** A step's private copy of one shared array, committed after every replica succeeded. */
+/** A step's result for one shared array, copied there once every replica succeeded. */
 interface Staged {
-  readonly local: Storage;
-  readonly shared: FloatArray;
+  readonly staging: FloatArray;
+  readonly live: FloatArray;
 }
 
 /** The replica's side of the protocol, independent of how messages arrive. */
@@ -40,7 +40,7 @@ export class ReplicaRuntime {
   private readonly errorText: Uint8Array;
   private module: GradientModule | null = null;
   private compiled: AdamKernels | null | undefined;
-  /** Private copies by shared buffer id and kernel set, reused from step to step. */
+  /** The compiled kernels' copies, by shared buffer, reused from step to step. */
   private readonly scratch = new Map<string, Storage>();
   private pending: Staged[] = [];
 
@@ -114,7 +114,7 @@ export class ReplicaRuntime {
         this.step(command.sets, command.scalars, command.jitCompile);
         return null;
       case 'commit':
-        for (const { local, shared } of this.pending) shared.set(local.array);
+        for (const { staging, live } of this.pending) live.set(staging);
         this.pending = [];
         return null;
       case 'abort':
@@ -123,35 +123,40 @@ export class ReplicaRuntime {
     }
   }
 
-  /** The share's dense step, run by the same kernel set the optimizer uses, on private copies. */
+  /**
+   * The share's dense step, run by the same kernel set the optimizer uses, into the staging arrays
+   * (shared memory): the reference loops compute there in place; the compiled kernels compute in
+   * their own memory and copy the results there.
+   */
   private step(sets: readonly SharedSlotSet[], scalars: Parameters<AdamKernels['denseStep']>[1], jitCompile: boolean): void {
     const kernels = this.kernels(jitCompile);
     this.pending = [];
+    const copiesOut: { staging: FloatArray; local: Storage }[] = [];
+    const stage = (live: SharedRef, staging: SharedRef): Storage => {
+      const shared = this.view(staging);
+      shared.set(this.view(live));
+      this.pending.push({ staging: shared, live: this.view(live) });
+      if (kernels === referenceKernels) return new HeapStorage(shared);
+      const key = `${live.id}:${live.offset}`;
+      let local = this.scratch.get(key);
+      if (local === undefined || local.length !== live.length) this.scratch.set(key, (local = kernels.allocate(live.dtype, live.length)));
+      local.array.set(shared);
+      copiesOut.push({ staging: shared, local });
+      return local;
+    };
     const byDtype: DenseSlotSet[][] = [[], []];
     for (const set of sets) {
-      const local: DenseSlotSet = {
-        param: this.stage(kernels, set.param), grad: this.view(set.grad),
-        m: this.stage(kernels, set.m), v: this.stage(kernels, set.v),
-        vhat: set.vhat === null ? null : this.stage(kernels, set.vhat),
-        average: set.average === null ? null : this.stage(kernels, set.average),
+      const s = set.staging;
+      byDtype[set.param.dtype === 'float64' ? 1 : 0].push({
+        param: stage(set.param, s.param), grad: this.view(set.grad), m: stage(set.m, s.m), v: stage(set.v, s.v),
+        vhat: set.vhat === null ? null : stage(set.vhat, s.vhat!),
+        average: set.average === null ? null : stage(set.average, s.average!),
         gradScale: set.gradScale, decay: set.decay,
-      };
-      byDtype[set.param.dtype === 'float64' ? 1 : 0].push(local);
+      });
     }
     for (const group of byDtype) if (group.length > 0) kernels.denseStep(group, scalars);
-  }
-
-  private stage(kernels: AdamKernels, ref: SharedRef): Storage {
-    const key = `${kernels.name}:${ref.id}:${ref.offset}`;
-    let local = this.scratch.get(key);
-    if (local === undefined || local.length !== ref.length) {
-      local = kernels.allocate(ref.dtype, ref.length);
-      this.scratch.set(key, local);
-    }
-    const shared = this.view(ref);
-    local.array.set(shared);
-    this.pending.push({ local, shared });
-    return local;
+    // Re-read the kernel memory's arrays: the step may have grown it.
+    for (const { staging, local } of copiesOut) staging.set(local.array);
   }
 
   private kernels(jitCompile: boolean): AdamKernels {

@@ -1,6 +1,7 @@
 // A replica that throws or dies fails the step with its message, and changes nothing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Adam, Mesh, ReplicaError, Variable } from '../../src/index.js';
 import { snapshot } from '../support.js';
 import type { LinearInput } from './fixtures/linear-gradients.js';
@@ -63,6 +64,7 @@ test('a replica that dies during the optimizer step fails it; parameters and sta
     const before = snapshot(opt, vars);
     // Replica 1 blocks, then exits: the step's update reaches it while it cannot answer.
     await mesh.call('exitSoon', (rank) => rank === 1);
+    await sleep(50); // replica 1 is now busy, and exits before it reads another command
     assert.throws(() => opt.applyGradients(grads.map((g, i) => [g, vars[i]] as const)), /mesh replica 1 stopped during 'step'; the step was not applied/);
     assert.deepEqual(snapshot(opt, vars), before);
   } finally {
