@@ -31,3 +31,4 @@ export {
   type GradientModule,
   type SharedRef,
 } from './mesh/index.js';
+export type { MeshLike } from './mesh/mesh-like.js';

@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { Adam as CoreAdam, Mesh, Variable } from '../../src/index.js';
 import { Adam, fitOnMesh, type AdamOptions } from '../../src/tfjs/index.js';
 import { seededShuffle, splitBatch } from '../../src/tfjs/mesh/fit-on-mesh.js';
-import { accuracy, assertClose, blobTensors, classifier, useBackend, weightsOf } from './support.js';
+import { accuracy, assertClose, blobTensors, classifier, loadFromMemory, saveToMemory, useBackend, weightsOf } from './support.js';
 
 const OPTIONS = (): AdamOptions => ({ learningRate: 0.02, amsgrad: true, useEma: true, emaMomentum: 0.9, globalClipnorm: 2 });
 const EPOCHS = 3;
@@ -138,4 +138,27 @@ test('the tfjs Adam takes a mesh: model.fit with its state on 2 replicas equals 
   } finally {
     mesh.dispose();
   }
+});
+
+test('after fitOnMesh, model.save writes the ordinary optimizer state, and a batch smaller than the mesh trains', async () => {
+  await useBackend('cpu');
+  const { x, y } = blobTensors(61, 9);
+  const train = async (onMesh: boolean) => {
+    const model = classifier();
+    model.compile({ optimizer: new Adam({ ...OPTIONS(), globalClipnorm: null }), loss: 'categoricalCrossentropy' });
+    // 61 rows in batches of 20: the last batch has 1 row, fewer than the 3 replicas.
+    if (onMesh) await fitOnMesh(model, x, y, { replicas: 3, epochs: 1, batchSize: 20, shuffle: false });
+    else await model.fit(x, y, { epochs: 1, batchSize: 20, shuffle: false, verbose: 0 });
+    return model;
+  };
+  const [onMesh, plain] = [await train(true), await train(false)];
+  weightsOf(onMesh).forEach((w) => assert.ok(w.every(Number.isFinite), 'finite weights'));
+  const [a, b] = [await saveToMemory(onMesh), await saveToMemory(plain)];
+  // Layer names differ by their counter only (each classifier() makes new layers).
+  const specs = (art: tf.io.ModelArtifacts) => art.weightSpecs!.map((s) => [s.name.replace(/Dense\d+/g, 'Dense#'), s.shape.join('x'), s.dtype]);
+  assert.deepEqual(specs(a), specs(b));
+  assert.equal((onMesh.optimizer as unknown as Adam).iterations, 4);
+  const reloaded = await loadFromMemory(a);
+  assert.equal((reloaded.optimizer as unknown as Adam).iterations, 4);
+  weightsOf(reloaded).forEach((w, i) => assert.deepEqual(Array.from(w), Array.from(weightsOf(onMesh)[i])));
 });

@@ -58,6 +58,11 @@ export function gradients(ctx: GradientContext<ReplicaBatch>): ReplicaBatchResul
   // A Sequential keeps its compiled loss and metrics on the functional model inside it.
   const compiled = (model as { model?: import('@tensorflow/tfjs-layers').LayersModel }).model ?? model;
   const { rows, scale } = ctx.input;
+  if (rows.length === 0) {
+    // A batch with fewer rows than replicas: this part is empty and adds nothing (scale 0).
+    for (const g of ctx.grads) g.fill(0);
+    return { loss: 0, metrics: compiledMetricsCount(model).map(() => 0), rows: 0 };
+  }
   // The shared parameters become this replica's model weights.
   ctx.params.forEach((p, i) => {
     const value = tf.tensor(p as Float32Array, shapes[i]);
@@ -82,6 +87,10 @@ export function gradients(ctx: GradientContext<ReplicaBatch>): ReplicaBatchResul
     });
     return { loss: value.dataSync()[0], metrics, rows: rows.length };
   });
+}
+
+function compiledMetricsCount(model: import('@tensorflow/tfjs-layers').LayersModel): unknown[] {
+  return ((model as { model?: import('@tensorflow/tfjs-layers').LayersModel }).model ?? model).metricsTensors;
 }
 
 /** The weights that are not trained (e.g. batch-norm statistics), as this replica has them. */
