@@ -162,3 +162,21 @@ test('after fitOnMesh, model.save writes the ordinary optimizer state, and a bat
   assert.equal((reloaded.optimizer as unknown as Adam).iterations, 4);
   weightsOf(reloaded).forEach((w, i) => assert.deepEqual(Array.from(w), Array.from(weightsOf(onMesh)[i])));
 });
+
+test('fitOnMesh on 1 replica takes the step model.fit takes, weight-decay exclusions included', async () => {
+  await useBackend('cpu');
+  const { x, y } = blobTensors(48, 4);
+  const train = async (onMesh: boolean) => {
+    const model = classifier();
+    const optimizer = new Adam({ learningRate: 0.1, weightDecay: 0.5 });
+    optimizer.excludeFromWeightDecay({ varNames: ['bias'] });
+    model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+    const args = { epochs: 2, batchSize: 48, shuffle: false };
+    if (onMesh) await fitOnMesh(model, x, y, { ...args, replicas: 1 });
+    else await model.fit(x, y, { ...args, verbose: 0 });
+    return weightsOf(model);
+  };
+  const [onMesh, plain] = [await train(true), await train(false)];
+  // A bias decayed by mistake would be off by lr * weightDecay = 5% of itself.
+  onMesh.forEach((w, i) => assertClose(w, plain[i], { rtol: 1e-5, atol: 1e-6, what: `weight ${i}` }));
+});
