@@ -2,7 +2,7 @@
 // fixed-order mean gradients, for 1-4 replicas and sizes no replica count divides.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Adam, Mesh } from '../../src/index.js';
+import { Adam, IndexedSlices, Mesh, Variable } from '../../src/index.js';
 import { KERNEL_SETS } from '../support.js';
 import { CONFIGS, assertSameState, fixedOrderMean, makeVariables, replicaGradients } from './support.js';
 
@@ -60,6 +60,31 @@ test('applyGradients on a mesh optimizer with ordinary gradient arrays updates t
     mesh.dispose();
   }
 });
+
+for (const { jitCompile, label } of KERNEL_SETS) {
+  test(`sparse gradients (IndexedSlices) on a mesh optimizer step as without a mesh, ${label}`, async () => {
+    const mesh = await Mesh.local({ replicas: 2 });
+    try {
+      const make = () => [
+        new Variable(Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)), { name: 'table', shape: [4, 3] }),
+        new Variable(Float32Array.from({ length: 5 }, (_, i) => Math.cos(i)), { name: 'dense' }),
+      ];
+      const options = { ...CONFIGS[1].options(), globalClipnorm: null, clipnorm: 0.8, jitCompile };
+      const meshRun = { opt: new Adam({ ...options, mesh }), vars: make() };
+      const single = { opt: new Adam(options), vars: make() };
+      for (let step = 0; step < 3; step++) {
+        for (const run of [meshRun, single]) {
+          const rows = new IndexedSlices(Float32Array.from({ length: 6 }, (_, i) => Math.sin(step * 7 + i) * 2), [step % 4, 3], [4, 3]);
+          const dense = Float32Array.from({ length: 5 }, (_, i) => Math.cos(step * 3 + i));
+          run.opt.applyGradients([[rows, run.vars[0]], [dense, run.vars[1]]]);
+        }
+        assertSameState(meshRun, single, `step ${step + 1}`);
+      }
+    } finally {
+      mesh.dispose();
+    }
+  });
+}
 
 test('mesh options and feeds are checked', async () => {
   await assert.rejects(Mesh.local({ replicas: 0 }), /replicas must be an integer >= 1, got 0/);
