@@ -100,6 +100,9 @@ test('fitOnMesh refuses models without this Adam, and unknown options', async ()
   await assert.rejects(fitOnMesh(model, x, y, { replicas: 1 }), /compile the model with Adam from adam-optimizer\/tfjs/);
   model.compile({ optimizer: new Adam(), loss: 'categoricalCrossentropy' });
   await assert.rejects(fitOnMesh(model, x, y, { replicas: 1, epochz: 2 } as never), /unknown option 'epochz'/);
+  const regularized = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 3, kernelRegularizer: tfl.regularizers.l2(), name: 'l2dense' })] });
+  regularized.compile({ optimizer: new Adam(), loss: 'categoricalCrossentropy' });
+  await assert.rejects(fitOnMesh(regularized, x, y, { replicas: 1 }), /layer 'l2dense' has a kernelRegularizer; regularization losses are not supported on the mesh yet/);
 });
 
 test('fitOnMesh with wasm replicas trains; batch-norm statistics are averaged into the model', async () => {

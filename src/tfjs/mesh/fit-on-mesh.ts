@@ -255,6 +255,12 @@ function checkArgs(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, args: Mes
     throw new TypeError('fitOnMesh: compile the model with Adam from adam-optimizer/tfjs (its state is what the mesh spreads over the replicas)');
   }
   if (typeof model.loss !== 'string') throw new TypeError(`fitOnMesh: the model must be compiled with one loss given by name, got ${describe(model.loss)}`);
+  for (const layer of model.layers) {
+    const l = layer as unknown as Record<string, unknown>;
+    const regularized = ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'depthwiseRegularizer', 'pointwiseRegularizer', 'recurrentRegularizer', 'embeddingsRegularizer']
+      .find((key) => l[key] !== undefined && l[key] !== null);
+    if (regularized !== undefined) throw new TypeError(`fitOnMesh: layer '${layer.name}' has a ${regularized}; regularization losses are not supported on the mesh yet`);
+  }
   if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new TypeError('fitOnMesh: only models with one input and one output are supported');
   if (!(x instanceof tf.Tensor) || !(y instanceof tf.Tensor) || x.shape[0] !== y.shape[0]) {
     throw new TypeError(`fitOnMesh: x and y must be tensors with the same number of rows, got ${describe(x)} and ${describe(y)}`);
