@@ -30,5 +30,6 @@ export {
   type GradientContext,
   type GradientModule,
   type SharedRef,
+  type ReplicaErrorInfo,
 } from './mesh/index.js';
 export type { MeshLike } from './mesh/mesh-like.js';

@@ -3,3 +3,4 @@ export { ReplicaError } from './local-replicas.js';
 export type { Collectives } from './collectives.js';
 export type { GradientContext, GradientModule } from './replica-runtime.js';
 export type { SharedRef } from './shared-memory.js';
+export type { ReplicaErrorInfo } from './protocol.js';
