@@ -9,6 +9,7 @@
  * --expose-gc); the C probe and PyTorch run as subprocesses. One thing runs at a time.
  */
 import { fork } from 'node:child_process';
+import { runProcess } from './proc.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -273,6 +274,7 @@ async function main(): Promise<void> {
   };
   const noteList = [...notes];
   console.log(consoleReport(env, sorted, workloads, noteList));
+  if (!quick) console.log(`\nMesh rows (bench/mesh.ts, also \`npm run bench:mesh\`):\n${(await runProcess(process.execPath, ['--import', 'tsx', 'bench/mesh.ts'], 3600)).stdout}`);
   if (out !== null) {
     writeFileSync(out, markdownReport(env, sorted, workloads, noteList, methodLines(mode, torch)));
     console.log(`\nWrote ${path.relative(process.cwd(), out)}`);

@@ -22,3 +22,16 @@ export type { Hyperparameter } from './hyperparameters.js';
 export type { JsonValue } from './json.js';
 export * as schedules from './schedules/index.js';
 export * as optimizers from './optimizers.js';
+export {
+  Mesh,
+  ReplicaError,
+  type LocalMeshOptions,
+  type MeshFeed,
+  type MeshStepResult,
+  type Collectives,
+  type GradientContext,
+  type GradientModule,
+  type SharedRef,
+  type ReplicaErrorInfo,
+} from './mesh/index.js';
+export type { MeshLike } from './mesh/mesh-like.js';

@@ -14,6 +14,7 @@ import { IndexedSlices, deduplicateRows } from './indexed-slices.js';
 import type { JsonValue } from './json.js';
 import type { AdamKernels } from './kernels/kernel.js';
 import { selectKernels } from './kernels/select.js';
+import { isMeshLike, type MeshLike } from './mesh/mesh-like.js';
 import {
   LearningRateSchedule,
   isLearningRateSchedule,
@@ -53,8 +54,11 @@ export interface OptimizerOptions {
   jitCompile?: boolean;
   /** Keras `name`: prefix of the state variables' names. */
   name?: string;
-  /** Keras `mesh` (DTensor). Accepted only as null/undefined: state sharding is not supported. */
-  mesh?: null;
+  /**
+   * Keras `mesh`: a {@link Mesh} of replicas (`await Mesh.local()`); the state is spread over them
+   * (each replica owns the state of a share of the variables) and steps run there. Not saved in the config.
+   */
+  mesh?: MeshLike | null;
 }
 
 /** Keys of {@link OptimizerOptions}, for unknown-option checks in subclasses. */
@@ -143,6 +147,8 @@ export abstract class Optimizer {
   readonly emaOverwriteFrequency: number | null;
   /** True when the compiled kernels were asked for (they run where WebAssembly SIMD exists). */
   readonly jitCompile: boolean;
+  /** The mesh the state is spread over, or null. */
+  readonly mesh: MeshLike | null;
   /** The kernel set in use. @internal */
   protected readonly kernels: AdamKernels;
   /** One gradient buffer per variable, freed by dispose(). */
@@ -193,13 +199,15 @@ export abstract class Optimizer {
       }
     }
     this.jitCompile = requireBoolean(`${owner}: jitCompile`, withDefault(options.jitCompile, true));
-    if (options.mesh !== undefined && options.mesh !== null) {
-      throw new TypeError(`${owner}: mesh is not supported (state sharding over workers is not implemented), got ${describe(options.mesh)}`);
+    const mesh = options.mesh ?? null;
+    if (mesh !== null && !isMeshLike(mesh)) {
+      throw new TypeError(`${owner}: mesh must be a Mesh (from Mesh.local()) or null, got ${describe(options.mesh)}`);
     }
+    this.mesh = mesh;
     this.learningRateSource = checkLearningRate(`${owner}: learningRate`, withDefault(options.learningRate, 0.001));
     this.iterationVariable = new Variable(new Float64Array(1), { name: 'iteration', shape: [] });
     this.scheduledLearningRate = this.evaluateSchedule(0);
-    this.kernels = selectKernels(this.jitCompile);
+    this.kernels = mesh === null ? selectKernels(this.jitCompile) : mesh.kernelsFor(this.jitCompile);
     this.gradientBuffers = new GradientBuffers(this.kernels);
   }
 

@@ -52,6 +52,17 @@ test('examples/standalone.ts fits a cubic to sin(x): the loss falls to the least
   assert.match(out, /sin\(x\) ~ /);
 });
 
+test('examples/mesh-standalone.ts trains on 2 replicas with a gradient module of its own', async () => {
+  const out = expectSuccess(await runTs('examples/mesh-standalone.ts'), 'mesh-standalone');
+  const losses = numbersAfter(out, 'loss');
+  assert.ok(losses.length === 4, out);
+  assert.ok(losses[3] < 1e-3 && losses[3] < losses[0] / 100, `losses ${losses.join(', ')}`);
+  const learned = /y = (-?[\d.]+) x0 \+ (-?[\d.]+) x1 \+ (-?[\d.]+) x2 \+ (-?[\d.]+)/.exec(out);
+  assert.ok(learned !== null, out);
+  [3, -2, 0.5, 1].forEach((truth, i) => assert.ok(Math.abs(Number(learned[i + 1]) - truth) < 0.02, `coefficient ${i}: ${learned[i + 1]}`));
+  assert.match(out, /shares \(elements of state per replica\): 3, 1/);
+});
+
 test('examples/tfjs-model.ts trains a TensorFlow.js model compiled with this Adam', async () => {
   const out = expectSuccess(await runTs('examples/tfjs-model.ts'), 'tfjs-model');
   const losses = numbersAfter(out, 'loss');

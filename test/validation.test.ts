@@ -32,7 +32,7 @@ describe('constructor options', () => {
     [{ clipvalue: Infinity }, /clipvalue must be a finite number, got Infinity/],
     [{ amsgrad: 1 }, /amsgrad must be a boolean, got 1/],
     [{ jitCompile: 'yes' }, /jitCompile must be a boolean, got "yes"/],
-    [{ mesh: {} }, /mesh is not supported/],
+    [{ mesh: {} }, /mesh must be a Mesh/],
   ];
   for (const [options, message] of refused) {
     test(`refuses ${JSON.stringify(options, (_, v) => (typeof v === 'function' ? 'fn' : Number.isNaN(v) ? 'NaN' : v))}`, () => {
