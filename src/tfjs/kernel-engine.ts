@@ -5,10 +5,10 @@ import { Variable } from '../variable.js';
 import type { NamedState, StepEngine } from './engine.js';
 import type { GradientPair } from './gradients.js';
 import { ITERATION_NAME } from './state.js';
-import { tensorFrom, tensorIo, viewFloat32, type TensorIo } from './tensor-io.js';
+import { tensorFrom, tensorIo, viewFloat32, type OwnedArray, type TensorIo } from './tensor-io.js';
 
 /** A TensorFlow.js variable and the core variable that mirrors it. */
-interface Entry {
+interface Entry extends OwnedArray {
   readonly variable: tf.Variable;
   readonly core: Variable;
   /** The variable's `dataId` when the core copy last equalled it; another one means it was assigned from outside. */
@@ -28,8 +28,6 @@ interface Entry {
 export class KernelEngine implements StepEngine {
   readonly kind = 'kernels' as const;
   private readonly entries = new Map<tf.Variable, Entry>();
-  /** The arrays this engine made for cpu variables (the only ones it writes in place). */
-  private readonly owned = new WeakSet<Float32Array>();
 
   constructor(
     private readonly core: CoreAdam,
@@ -50,7 +48,7 @@ export class KernelEngine implements StepEngine {
     for (const variable of variables) {
       if (this.entries.has(variable)) continue;
       const values = viewFloat32(variable, `variable '${variable.name}'`).slice();
-      const entry: Entry = { variable, core: new Variable(values, { name: variable.name, shape: variable.shape }), synced: variable.dataId };
+      const entry: Entry = { variable, core: new Variable(values, { name: variable.name, shape: variable.shape }), synced: variable.dataId, owned: null };
       this.entries.set(variable, entry);
       entries.push(entry);
     }
@@ -64,14 +62,14 @@ export class KernelEngine implements StepEngine {
   }
 
   apply(pairs: readonly GradientPair[]): void {
-    const io = tensorIo(this.owned);
+    const io = tensorIo();
     const corePairs: [FloatArray | null, Variable][] = new Array(pairs.length);
     const updated: Entry[] = [];
     for (let i = 0; i < pairs.length; i++) {
       const { variable, grad } = pairs[i];
       const entry = this.entries.get(variable)!;
-      this.sync(entry, io);
-      corePairs[i] = [grad === null ? null : io.read(grad, `the gradient of '${variable.name}'`), entry.core];
+      if (variable.dataId !== entry.synced) this.sync(entry, io);
+      corePairs[i] = [grad === null ? null : io.read(grad), entry.core];
       if (grad !== null) updated.push(entry);
     }
     // The views above stay valid: nothing allocates TensorFlow.js memory until the step is done.
@@ -83,7 +81,7 @@ export class KernelEngine implements StepEngine {
     if (!this.core.useEma || !this.core.built) return;
     const entries = variables.map((v) => this.entries.get(v)).filter((e): e is Entry => e !== undefined);
     this.core.finalizeVariableValues(entries.map((e) => e.core));
-    this.writeBack(entries, tensorIo(this.owned));
+    this.writeBack(entries, tensorIo());
   }
 
   snapshot(): NamedState[] {
@@ -109,10 +107,9 @@ export class KernelEngine implements StepEngine {
     this.entries.clear();
   }
 
-  /** Refreshes the core copy if the variable was assigned from outside since the last step. */
+  /** Refreshes the core copy: the variable was assigned from outside since the last step. */
   private sync(entry: Entry, io: TensorIo): void {
-    if (entry.variable.dataId === entry.synced) return;
-    entry.core.assign(io.read(entry.variable, `variable '${entry.variable.name}'`));
+    entry.core.assign(io.read(entry.variable));
     entry.synced = entry.variable.dataId;
   }
 
@@ -123,12 +120,12 @@ export class KernelEngine implements StepEngine {
   private writeBack(entries: readonly Entry[], io: TensorIo): void {
     const assigned: Entry[] = [];
     for (const entry of entries) {
-      if (!io.writeInPlace(entry.variable, entry.core.value as Float32Array)) assigned.push(entry);
+      if (!io.writeInPlace(entry.variable, entry.core.value as Float32Array, entry)) assigned.push(entry);
     }
     if (assigned.length === 0) return;
     tf.tidy(() => {
       for (const entry of assigned) {
-        io.assign(entry.variable, entry.core.value as Float32Array);
+        io.assign(entry.variable, entry.core.value as Float32Array, entry);
         entry.synced = entry.variable.dataId;
       }
     });

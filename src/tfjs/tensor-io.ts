@@ -27,33 +27,43 @@ interface WasmBackend {
 }
 
 /**
+ * Where a {@link TensorIo} remembers the array it made for one variable on cpu: only that array is
+ * written in place later (the cpu backend keeps the very array a tensor was made from, so any other
+ * array may still be the user's, or a view of another tensor's). Weak: a disposed variable's array
+ * is not kept alive.
+ */
+export interface OwnedArray {
+  owned: WeakRef<Float32Array> | null;
+}
+
+/**
  * How float32 values move between tensors and typed arrays on the active backend, resolved once
  * per step (the backend cannot change during a synchronous step).
  */
 export interface TensorIo {
-  /** The values of `t` without a copy where the backend allows it (see {@link viewFloat32}). */
-  read(t: tf.Tensor, what: string): Float32Array;
+  /** The values of float32 `t` (the caller checked the dtype), without a copy where the backend allows it (see {@link viewFloat32}). */
+  read(t: tf.Tensor): Float32Array;
   /**
    * Overwrites the values of `variable` in place with `values`, when no other tensor can see them
    * (cpu only): its data lives on this backend, no other tensor shares its `dataId` (refCount 1),
-   * and the array is one {@link TensorIo.assign} made. Returns false (and changes nothing) otherwise.
+   * and the array is the one {@link TensorIo.assign} made for it (`slot`). Returns false (and
+   * changes nothing) otherwise.
    */
-  writeInPlace(variable: tf.Variable, values: Float32Array): boolean;
-  /** Assigns `variable` a new tensor holding a copy of `values`; call it inside `tf.tidy`, which disposes the temporary. */
-  assign(variable: tf.Variable, values: Float32Array): void;
+  writeInPlace(variable: tf.Variable, values: Float32Array, slot: OwnedArray): boolean;
+  /**
+   * Assigns `variable` a new tensor holding a copy of `values`, remembering the copy in `slot`;
+   * call it inside `tf.tidy`, which disposes the temporary.
+   */
+  assign(variable: tf.Variable, values: Float32Array, slot: OwnedArray): void;
 }
 
-/**
- * A {@link TensorIo} for the active backend. `owned` collects the arrays it makes for cpu
- * variables: only those may be written in place later (the cpu backend keeps the very array a
- * tensor was made from, so any other array may still be the user's, or a view of another tensor's).
- */
-export function tensorIo(owned: WeakSet<Float32Array>): TensorIo {
+/** A {@link TensorIo} for the active backend. */
+export function tensorIo(): TensorIo {
   const name = tf.getBackend();
   const backend = tf.backend() as unknown;
-  if (name === 'cpu' && isCpuBackend(backend)) return cpuIo(backend, owned);
+  if (name === 'cpu' && isCpuBackend(backend)) return cpuIo(backend);
   if (name === 'wasm' && isWasmBackend(backend)) return wasmIo(backend);
-  return { read: viewFloat32, writeInPlace: () => false, assign: assignCopy };
+  return { read: (t) => viewFloat32(t, 'a tensor'), writeInPlace: () => false, assign: assignCopy };
 }
 
 /** A lookup in `table` that never moves data between backends (`DataStorage.get` would). */
@@ -63,25 +73,25 @@ function lookup<R>(table: DataTable<R>): (dataId: object) => R | undefined {
   return (id) => (table.has(id) ? table.get(id) : undefined);
 }
 
-function cpuIo(backend: CpuBackend, owned: WeakSet<Float32Array>): TensorIo {
+function cpuIo(backend: CpuBackend): TensorIo {
   const recordOf = lookup(backend.data);
   return {
-    read(t, what) {
-      checkFloat32(t, what);
+    read(t) {
       const values = recordOf(t.dataId)?.values;
       return values instanceof Float32Array && values.length === t.size ? values : (t.dataSync() as Float32Array);
     },
-    writeInPlace(variable, values) {
+    writeInPlace(variable, values, slot) {
       const record = recordOf(variable.dataId);
-      const target = record?.values;
-      if (record?.refCount !== 1 || !(target instanceof Float32Array) || !owned.has(target) || target.length !== values.length) return false;
-      target.set(values);
+      if (record?.refCount !== 1 || slot.owned === null) return false;
+      const target = record.values;
+      if (target !== slot.owned.deref() || (target as Float32Array).length !== values.length) return false;
+      (target as Float32Array).set(values);
       return true;
     },
-    assign(variable, values) {
+    assign(variable, values, slot) {
       const copy = values.slice();
       variable.assign(tf.tensor(copy, variable.shape, 'float32'));
-      if (recordOf(variable.dataId)?.values === copy) owned.add(copy);
+      slot.owned = recordOf(variable.dataId)?.values === copy ? new WeakRef(copy) : null;
     },
   };
 }
@@ -94,8 +104,7 @@ function wasmIo(backend: WasmBackend): TensorIo {
     return view instanceof Float32Array && view.length === t.size ? view : null;
   };
   return {
-    read(t, what) {
-      checkFloat32(t, what);
+    read(t) {
       return heapView(t) ?? (t.dataSync() as Float32Array);
     },
     // Never in place: the wasm backend keeps what it derives from a tensor's data (XNNPACK's packed
