@@ -24,6 +24,14 @@ interface CpuBackend {
 interface WasmBackend {
   dataIdMap: DataTable<unknown>;
   typedArrayFromHeap(info: { shape: number[]; dtype: tf.DataType; dataId: object }): ArrayBufferView;
+  disposeData?(dataId: object): boolean;
+  /** Allocates a tensor's memory on the heap (what kernels do for their outputs). */
+  makeOutput?(shape: number[], dtype: tf.DataType): { dataId: object; shape: number[]; dtype: tf.DataType };
+}
+
+/** The engine method that wraps a backend's new data in a tensor (kernels' outputs go through it). */
+interface TensorMaker {
+  makeTensorFromTensorInfo?(info: { dataId: object; shape: number[]; dtype: tf.DataType }, backend?: unknown): tf.Tensor;
 }
 
 /**
@@ -98,21 +106,35 @@ function cpuIo(backend: CpuBackend): TensorIo {
 
 function wasmIo(backend: WasmBackend): TensorIo {
   const recordOf = lookup(backend.dataIdMap);
-  const heapView = (t: tf.Tensor): Float32Array | null => {
-    if (recordOf(t.dataId) === undefined) return null;
-    const view = backend.typedArrayFromHeap({ shape: t.shape, dtype: t.dtype, dataId: t.dataId });
-    return view instanceof Float32Array && view.length === t.size ? view : null;
+  const heapView = (dataId: object, shape: number[], size: number): Float32Array | null => {
+    if (recordOf(dataId) === undefined) return null;
+    const view = backend.typedArrayFromHeap({ shape, dtype: 'float32', dataId });
+    return view instanceof Float32Array && view.length === size ? view : null;
   };
   return {
     read(t) {
-      return heapView(t) ?? (t.dataSync() as Float32Array);
+      return heapView(t.dataId, t.shape, t.size) ?? (t.dataSync() as Float32Array);
     },
     // Never in place: the wasm backend keeps what it derives from a tensor's data (XNNPACK's packed
     // weights, keyed by the tensor) on the understanding that the data never changes; a write in
     // place would leave those stale, and a model would go on computing with its old weights.
     writeInPlace: () => false,
-    // The wasm backend copies the array into its heap.
-    assign: (variable, values) => variable.assign(tf.tensor(values, variable.shape, 'float32')),
+    assign(variable, values) {
+      const engine = tf.engine() as unknown as TensorMaker;
+      if (typeof backend.makeOutput === 'function' && typeof engine.makeTensorFromTensorInfo === 'function') {
+        // As a kernel makes its output: new heap memory, filled straight from `values`.
+        const info = backend.makeOutput(variable.shape, 'float32');
+        const target = heapView(info.dataId, info.shape, values.length);
+        if (target !== null) {
+          target.set(values);
+          variable.assign(engine.makeTensorFromTensorInfo(info, backend));
+          return;
+        }
+        backend.disposeData?.(info.dataId);
+      }
+      // tf.tensor copies the array into the heap.
+      variable.assign(tf.tensor(values, variable.shape, 'float32'));
+    },
   };
 }
 
