@@ -1,8 +1,11 @@
 /**
  * The results as text: a plain table for stdout and the same as markdown for bench/results.md,
- * the issue's targets (informational pass/fail marks) and the memory figures.
+ * the issue's targets (bench/targets.ts: informational pass/fail marks) and the memory figures.
  */
+import { evaluateTargets, type Target } from './targets.js';
 import type { PeerResult, Workload } from './workloads.js';
+
+export { evaluateTargets, type Target };
 
 /** The peer every ratio is taken from: our compiled kernels reading gradient buffers. */
 export const OURS = 'ours-buffer';
@@ -17,14 +20,6 @@ export interface Environment {
   readonly lines: readonly string[];
 }
 
-export interface Target {
-  readonly name: string;
-  /** The measured ratio against the goal, or null when a figure is missing. */
-  readonly value: number | null;
-  readonly goal: number;
-  readonly detail: string;
-}
-
 type Status = 'pass' | 'fail' | 'n/a';
 
 function status(t: Target): Status {
@@ -37,63 +32,6 @@ const MARK: Record<Status, string> = { pass: '✔ PASS', fail: '✘ FAIL', 'n/a'
 function rateOf(results: readonly PeerResult[], workload: string, key: string): number | null {
   const r = results.find((x) => x.workload === workload && x.key === key);
   return r?.rate ? r.rate.median : null;
-}
-
-function ratio(a: number | null, b: number | null): number | null {
-  return a === null || b === null || b === 0 ? null : a / b;
-}
-
-/** The issue's targets, evaluated on what was measured. */
-export function evaluateTargets(results: readonly PeerResult[], workloads: readonly Workload[]): Target[] {
-  const targets: Target[] = [];
-  const has = (id: string): boolean => workloads.some((w) => w.id === id);
-  const title = (id: string): string => workloads.find((w) => w.id === id)?.title ?? id;
-  const ours = (id: string): number | null => rateOf(results, id, OURS);
-  for (const id of ['a', 'b'].filter(has)) {
-    targets.push({
-      name: `dense f32 ≥ 0.9 × roofline [${id}: ${title(id)}]`, goal: 0.9,
-      value: ratio(ours(id), rateOf(results, id, 'c-roofline')), detail: 'ours jit / C fp32 Adam loop, 1 thread',
-    });
-    // Ours uses worker threads on large steps: also compare with the C loop on as many threads.
-    const threaded = rateOf(results, id, 'c-roofline-threads');
-    if (threaded !== null) {
-      targets.push({
-        name: `dense f32 ≥ 0.9 × roofline on the same threads [${id}: ${title(id)}]`, goal: 0.9,
-        value: ratio(ours(id), threaded), detail: 'ours jit / C fp32 Adam loop, OpenMP',
-      });
-    }
-  }
-  for (const id of ['a', 'b'].filter(has)) {
-    targets.push({
-      name: `≥ 10 × tf.train.adam on wasm [${id}]`, goal: 10,
-      value: ratio(ours(id), rateOf(results, id, 'tfjs-wasm')), detail: 'ours jit / tf.train.adam (wasm)',
-    });
-  }
-  for (const id of ['a', 'b'].filter(has)) {
-    const torch = results
-      .filter((r) => r.workload === id && r.key.startsWith('torch-') && r.rate)
-      .reduce<PeerResult | null>((best, r) => (best === null || r.rate!.median > best.rate!.median ? r : best), null);
-    targets.push({
-      name: `≥ 5 × PyTorch CPU Adam [${id}]`, goal: 5,
-      value: ratio(ours(id), torch?.rate?.median ?? null), detail: `ours jit / fastest torch variant${torch ? ` (${torch.label})` : ''}`,
-    });
-  }
-  for (const id of ['e', 'e2'].filter(has)) {
-    targets.push({
-      name: `full feature set ≥ 0.75 × roofline [${id}: ${title(id)}]`, goal: 0.75,
-      value: ratio(ours(id), rateOf(results, id, 'c-roofline')), detail: 'ours jit / C fp32 Adam loop (plain, 28 B/param)',
-    });
-  }
-  for (const [backend, goal] of [['cpu', 20], ['wasm', 3]] as const) {
-    for (const id of ['a', 'b'].filter(has)) {
-      const row = results.find((r) => r.workload === id && r.key === `adapter-ours-${backend}`);
-      targets.push({
-        name: `adapter ≥ ${goal} × tf.train.adam on ${backend} [${id}]`, goal,
-        value: row?.adapterRatio ?? null, detail: 'benchTfjsAdapter: ours / tfjs',
-      });
-    }
-  }
-  return targets;
 }
 
 function fmtRate(r: PeerResult): string {
@@ -192,15 +130,20 @@ function targetRows(targets: readonly Target[]): string[][] {
 
 const TARGET_HEADERS = ['status', 'target', 'measured', 'goal', 'how'];
 
+/** The machine line: what every figure of the run was measured on. */
+export function machineLine(env: Environment): string {
+  return `${env.cpu}, ${env.cores} cores, node ${env.node}, ${env.date} (${env.mode})`;
+}
+
 export function consoleReport(env: Environment, results: readonly PeerResult[], workloads: readonly Workload[], notes: readonly string[]): string {
   const targets = evaluateTargets(results, workloads);
   return [
-    `Adam step throughput — ${env.cpu}, ${env.cores} cores, node ${env.node}, ${env.date} (${env.mode})`,
+    `Adam step throughput — ${machineLine(env)}`,
     ...env.lines.map((l) => `  ${l}`),
     '',
     plainTable(HEADERS, tableRows(results, workloads)),
     '',
-    'Targets (informational):',
+    `Targets (informational; same threads and features on both sides) — ${machineLine(env)}:`,
     plainTable(TARGET_HEADERS, targetRows(targets), 200),
     '',
     'Memory (ours):',
@@ -229,6 +172,8 @@ export function markdownReport(env: Environment, results: readonly PeerResult[],
     markdownTable(HEADERS, tableRows(results, workloads)),
     '',
     '## Targets (informational)',
+    '',
+    `Same threads and features on both sides; ${machineLine(env)}.`,
     '',
     markdownTable(TARGET_HEADERS, targetRows(targets)),
     '',

@@ -23,6 +23,7 @@ import { PARALLEL_MIN_ELEMENTS, defaultThreadCount } from '../src/kernels/compil
 import { GCC_FLAGS, runRoofline, rooflineRows, type RooflineFigures } from './peers/roofline.js';
 import { findTorch, runTorch, type TorchInfo } from './peers/torch.js';
 import { consoleReport, markdownReport, type Environment } from './report.js';
+import { ONE_THREAD_ROWS } from './targets.js';
 import { nowSeconds } from './timing.js';
 import {
   benchMode, totalParams,
@@ -55,6 +56,7 @@ function runChild(task: ChildTask, timeoutSeconds: number, notes: Set<string>): 
       cwd: ROOT,
       execArgv: ['--import', 'tsx', '--expose-gc'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: task.threads === undefined ? process.env : { ...process.env, ADAM_OPTIMIZER_THREADS: String(task.threads) },
     });
     let output = '';
     let reply: ChildReply | null = null;
@@ -71,7 +73,10 @@ function runChild(task: ChildTask, timeoutSeconds: number, notes: Set<string>): 
       // Library notices (e.g. "compiled kernels unavailable") are worth keeping.
       for (const line of output.split('\n')) if (line.startsWith('adam-optimizer:')) notes.add(line.trim());
       const got = reply as ChildReply | null;
-      const skip = (why: string): PeerResult[] => [{ workload: task.workload.id, key: task.peer, label: LABELS[task.peer], skipped: why }];
+      const oneThread = task.threads === 1;
+      const skip = (why: string): PeerResult[] => [{
+        workload: task.workload.id, key: oneThread ? `${task.peer}-1thr` : task.peer, label: `${LABELS[task.peer]}${oneThread ? ', 1 thread' : ''}`, skipped: why,
+      }];
       if (got !== null && 'results' in got) resolve(got.results);
       else if (got !== null) resolve(skip(got.error));
       else if (timedOut) resolve(skip(`timed out after ${timeoutSeconds} s`));
@@ -118,12 +123,13 @@ function methodLines(mode: BenchMode, torch: TorchInfo | { skipped: string }): s
     '"spread" is half the min–max range of the per-repetition rates, relative to the median.',
     'Each JavaScript measurement runs in a fresh `node --import tsx --expose-gc` process (bench/child.ts); the gradients are made once, before timing.',
     'ours jit, gradientBuffer: `opt.gradientBuffer(v)` filled once, `.value` passed to applyGradients every step (no copy with compiled kernels). ours jit, typed-array grads: ordinary Float32Array/Float64Array gradients (one copy in per step with compiled kernels).',
-    `Roofline: bench/probe/roofline.c (gcc ${GCC_FLAGS.join(' ')}; IEEE arithmetic, no -ffast-math), single-threaded, the same update per element (28 B/param for fp32 Adam); the 4096-variable layout uses 4096 separately allocated arrays. STREAM copy/triad are single-threaded too (bytes as STREAM counts them, without write-allocate traffic).`,
+    `C loops: bench/probe/roofline.c (gcc ${GCC_FLAGS.join(' ')} -fopenmp; IEEE arithmetic, no -ffast-math), the same update per element (28 B/param for fp32 Adam), on 1 thread and on as many OpenMP threads as ours uses; the many-variable layout uses separately allocated arrays, and the threaded loop cuts all arrays' elements, in order, into one range per thread (whole arrays shared out, as our optimizer does). STREAM copy/triad are single-threaded (bytes as STREAM counts them, without write-allocate traffic).`,
+    'ours jit, typed-array grads, 1 thread: the same child run with ADAM_OPTIMIZER_THREADS=1 (worker threads off).',
     'tf.train.adam: pre-made gradient tensors, `optimizer.applyGradients`, disposed afterwards; it has no float64, AMSGrad, weight decay or EMA, so it runs on the dense f32 workloads only.',
     `PyTorch: torch.optim.Adam (AdamW + clip_grad_norm_ + a foreach/loop EMA for the full feature set), default (foreach=None: a per-tensor loop in 1.13), foreach=True, and fused=True where CPU supports it${'python' in torch ? ` (${torch.python}, torch ${torch.version}, ${torch.threads} intra-op thread${torch.threads === 1 ? '' : 's'})` : ''}.`,
     `Memory: state bytes from \`opt.variables\` (iteration counter included) ÷ parameters; heap growth = heapUsed after − before ${mode.heapSteps} steps (after 20 warm-up steps), both after gc(), on the workload or (above ${mode.heapMaxParams.toLocaleString('en-US')} parameters) on the same variable count with fewer elements.`,
-    'Adapter rows: one timing each by bench/tfjs-adapter.ts (`benchTfjsAdapter`, its own warm-up step; tf.train.adam runs a quarter of the steps), in a fresh process per backend and workload; its "adapter ratio" is the adapter\'s rate over tf.train.adam\'s in that same process.',
-    'Targets compare ours jit (gradientBuffer) with the row named; they are informational and never fail the run.',
+    'Adapter rows: bench/tfjs-adapter.ts (`benchTfjsAdapter`), in a fresh process per backend and workload, each step in `tf.tidy` as `model.fit` runs it: ours warms up for a round, then up to 3 rounds alternate between ours (≥ the configured steps and ≥ 0.25 s) and tf.train.adam (a quarter of the steps), and the fastest round of each counts; its "adapter ratio" is the adapter\'s rate over tf.train.adam\'s in that same process.',
+    'Targets (bench/targets.ts) name both rows they divide: like with like (same features, same threads) against the C loops, the adapter against the standalone optimizer with typed-array grads, and ours jit (gradientBuffer) against the other peers; they are informational and never fail the run.',
   ];
 }
 
@@ -178,6 +184,7 @@ async function main(): Promise<void> {
     });
     steps.push(child('ours-buffer', { memory: { steps: mode.heapSteps, maxParams: mode.heapMaxParams } }));
     steps.push(child('ours-typed'));
+    if (ONE_THREAD_ROWS.includes(w.id)) steps.push({ ...child('ours-typed', { threads: 1 }), label: `${w.id}: ${LABELS['ours-typed']}, 1 thread` });
     steps.push(child('ours-reference'));
     if (!w.tfjs) {
       const missing = w.dtype === 'float64' ? 'TensorFlow.js has no float64' : w.amsgrad ? 'tf.train.adam has no AMSGrad' : 'tf.train.adam has no weight decay or EMA';

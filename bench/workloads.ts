@@ -133,6 +133,8 @@ export interface ChildTask {
   /** Also measure memory (our optimizer only). */
   readonly memory?: { readonly steps: number; readonly maxParams: number };
   readonly adapterSteps?: number;
+  /** Run the child with ADAM_OPTIMIZER_THREADS set to this (1: our kernels' workers off). */
+  readonly threads?: number;
 }
 
 /** A timing summary: median and spread of the per-repetition rates. */

@@ -32,10 +32,10 @@ export async function runAdapter(task: ChildTask): Promise<PeerResult[]> {
   const sizes = new Array<number>(w.count).fill(w.size);
   const steps = task.adapterSteps ?? 2;
   const { ours, tfjs } = await mod.benchTfjsAdapter(backend, sizes, steps);
-  // The adapter module times `steps` of ours and max(1, steps / 4) of tf.train.adam, once each.
+  // The adapter module times rounds of ≥ `steps` steps (and ≥ 0.25 s) of ours and max(1, steps / 4) of tf.train.adam; the fastest round of each.
   const theirSteps = Math.max(1, Math.floor(steps / 4));
   const single = (median: number, n: number) => ({ median, min: median, max: median, reps: 1, stepsPerRep: n });
-  const note = 'one timing, by bench/tfjs-adapter.ts';
+  const note = 'fastest of up to 3 rounds, by bench/tfjs-adapter.ts';
   return [
     {
       workload: w.id, key: `adapter-ours-${backend}`, label: `adapter: ours via tfjs (${backend})`,

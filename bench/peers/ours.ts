@@ -133,10 +133,12 @@ export async function runOurs(task: ChildTask): Promise<PeerResult> {
   if (variant === 'ours-buffer' && !setup.usesBuffers) notes.push('no gradientBuffer(): plain arrays');
   if (variant !== 'ours-reference' && setup.opt.kernelName !== 'compiled') notes.push('jitCompile fell back to reference');
   const memory = task.memory ? await measureMemory(w, variant, setup, task.memory.steps, task.memory.maxParams) : undefined;
+  // A child run with ADAM_OPTIMIZER_THREADS=1 is a row of its own (the like-for-like targets use both).
+  const oneThread = task.threads === 1;
   return {
     workload: w.id,
-    key: variant,
-    label: LABELS[variant],
+    key: oneThread ? `${variant}-1thr` : variant,
+    label: oneThread ? `${LABELS[variant]}, 1 thread` : LABELS[variant],
     rate,
     kernelName: setup.opt.kernelName,
     note: notes.length > 0 ? notes.join('; ') : undefined,

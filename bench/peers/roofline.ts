@@ -1,6 +1,7 @@
 /**
  * The memory-bandwidth probe: bench/probe/roofline.c compiled now with gcc (-O3 -march=native,
- * IEEE arithmetic: no -ffast-math), run single-threaded on the workloads' sizes.
+ * IEEE arithmetic: no -ffast-math), run on the workloads' sizes on one thread and (with OpenMP) on
+ * as many threads as our optimizer uses.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -28,10 +29,14 @@ export interface RooflineFigures {
   readonly chunkSize?: number;
   readonly adam32Chunks?: number;
   readonly full32Chunks?: number;
-  /** With OpenMP: the threads of the multi-threaded loop, and its rates. */
+  /** With OpenMP: the threads of the multi-threaded loops, and their rates. */
   readonly threads?: number;
   readonly adam32Threads?: number;
+  readonly adam64Threads?: number;
+  readonly amsgrad32Threads?: number;
+  readonly full32Threads?: number;
   readonly adam32ChunksThreads?: number;
+  readonly full32ChunksThreads?: number;
 }
 
 /** Compiles and runs the probe; `big` is the 1-variable size, `count`×`size` the many-variable layout. */
@@ -63,28 +68,30 @@ function single(median: number): Rate {
 }
 
 /**
- * The probe's rows for one workload. `c-roofline` is the roofline the targets use: the plain fp32
- * Adam loop on the workload's layout (1 variable or many).
+ * The probe's rows for one workload: the loop with the workload's features and layout on one thread
+ * (key `c-…`) and, with OpenMP, on `threads` threads (key `c-…-threads`). `c-roofline` is plain
+ * fp32 Adam. The multi-threaded loop cuts all arrays' elements, in order, into one range per thread,
+ * so many small arrays are shared out between the threads rather than each one split.
  */
 export function rooflineRows(r: RooflineFigures, w: Workload): PeerResult[] {
   const many = w.roofline === 'adam32Chunks';
-  const adam = many ? r.adam32Chunks : r.adam32;
   const layout = many ? `${r.chunkCount}×${r.chunkSize}` : `1×${r.params}`;
   const rows: PeerResult[] = [];
-  const row = (key: string, label: string, rate: number | undefined, note: string): void => {
-    if (rate !== undefined && Number.isFinite(rate)) rows.push({ workload: w.id, key, label, rate: single(rate), note });
+  const threads = r.threads !== undefined && r.threads > 1 ? r.threads : null;
+  const row = (key: string, label: string, one: number | undefined, multi: number | undefined, bytes: string): void => {
+    if (one !== undefined && Number.isFinite(one)) rows.push({ workload: w.id, key, label: `${label}, 1 thread`, rate: single(one), note: `${layout}, ${bytes}` });
+    if (threads !== null && multi !== undefined && Number.isFinite(multi)) {
+      rows.push({ workload: w.id, key: `${key}-threads`, label: `${label}, ${threads} threads`, rate: single(multi), note: `OpenMP over all arrays' elements, ${layout}, ${bytes}` });
+    }
   };
   if (w.dtype === 'float64') {
-    row('c-adam64', 'C fp64 Adam loop', r.adam64, `1 thread, ${layout}, 56 B/param`);
-    row('c-stream', 'STREAM triad ÷ 56 B', r.triadBytesPerSec / 56, 'single-thread bandwidth bound');
+    row('c-adam64', 'C fp64 Adam loop', r.adam64, r.adam64Threads, '56 B/param');
+    rows.push({ workload: w.id, key: 'c-stream', label: 'STREAM triad ÷ 56 B', rate: single(r.triadBytesPerSec / 56), note: 'single-thread bandwidth bound' });
     return rows;
   }
-  row('c-roofline', 'C fp32 Adam loop (roofline)', adam, `1 thread, ${layout}, ${ADAM_BYTES_F32} B/param`);
-  if (r.threads !== undefined && r.threads > 1 && !w.amsgrad && !w.full) {
-    row('c-roofline-threads', `C fp32 Adam loop, ${r.threads} threads`, many ? r.adam32ChunksThreads : r.adam32Threads, `OpenMP, ${layout}, ${ADAM_BYTES_F32} B/param`);
-  }
-  if (w.amsgrad) row('c-amsgrad', 'C fp32 AMSGrad loop', r.amsgrad32, `1 thread, ${layout}, 36 B/param`);
-  if (w.full) row('c-full', 'C fp32 full-feature loop', many ? r.full32Chunks : r.full32, `1 thread, ${layout}, 40 B/param incl. the norm pass`);
-  row('c-stream', `STREAM triad ÷ ${ADAM_BYTES_F32} B`, r.triadBytesPerSec / ADAM_BYTES_F32, 'single-thread bandwidth bound');
+  if (w.amsgrad) row('c-amsgrad', 'C fp32 AMSGrad loop', r.amsgrad32, r.amsgrad32Threads, '36 B/param');
+  else if (w.full) row('c-full', 'C fp32 full-feature loop', many ? r.full32Chunks : r.full32, many ? r.full32ChunksThreads : r.full32Threads, '40 B/param incl. the norm pass');
+  else row('c-roofline', 'C fp32 Adam loop', many ? r.adam32Chunks : r.adam32, many ? r.adam32ChunksThreads : r.adam32Threads, `${ADAM_BYTES_F32} B/param`);
+  rows.push({ workload: w.id, key: 'c-stream', label: `STREAM triad ÷ ${ADAM_BYTES_F32} B`, rate: single(r.triadBytesPerSec / ADAM_BYTES_F32), note: 'single-thread bandwidth bound' });
   return rows;
 }

@@ -1,7 +1,8 @@
 /*
- * Roofline probe for `npm run bench`: the dense Adam update as a plain single-threaded C loop
- * (IEEE arithmetic: no -ffast-math; -fno-math-errno only lets sqrt vectorize), and STREAM-like
- * copy / triad bandwidth. Prints one JSON object on stdout.
+ * Roofline probe for `npm run bench`: the dense Adam update as a plain C loop (IEEE arithmetic: no
+ * -ffast-math; -fno-math-errno only lets sqrt vectorize), on one thread and, built with -fopenmp,
+ * on OMP_NUM_THREADS threads; and STREAM-like copy / triad bandwidth (one thread). Prints one JSON
+ * object on stdout.
  *
  *   roofline <count> <size> <steps> <reps> [full_count full_size]
  *
@@ -178,27 +179,82 @@ static void free_arrays(arrays_t *A) {
   free(A->x);
 }
 
-enum { K_ADAM32, K_ADAM64, K_AMSGRAD32, K_FULL32, K_ADAM32_THREADS };
+enum { K_ADAM32, K_ADAM64, K_AMSGRAD32, K_FULL32 };
 
-/* The fp32 Adam loop with every array cut into one contiguous range per OpenMP thread (built with
-   -fopenmp and run with OMP_NUM_THREADS; without OpenMP it runs on one thread). */
-static void adam32_threads(arrays_t *A, scalars_t s) {
+/* One kernel over elements [from, from + len) of array j. */
+static void run_piece(int kind, arrays_t *A, size_t j, size_t from, size_t len, scalars_t s, float scale) {
+  if (kind == K_ADAM64) {
+    adam_f64((double *)A->p[j] + from, (double *)A->g[j] + from, (double *)A->m[j] + from, (double *)A->v[j] + from, len, s);
+    return;
+  }
+  float *p = (float *)A->p[j] + from, *g = (float *)A->g[j] + from, *m = (float *)A->m[j] + from, *v = (float *)A->v[j] + from;
+  switch (kind) {
+    case K_ADAM32: adam_f32(p, g, m, v, len, s); break;
+    case K_AMSGRAD32: amsgrad_f32(p, g, m, v, (float *)A->x[j] + from, len, s); break;
+    default: full_f32(p, g, m, v, (float *)A->x[j] + from, len, s, scale); break;
+  }
+}
+
+/* Thread `id` of `nt`: its range of all the arrays' elements taken in order, cut at 16-element
+   boundaries (as the optimizer cuts its table). A thread runs whole arrays and splits only the ones
+   at its range's ends, so 4096 small arrays are shared out between the threads, and one large array
+   is cut into one piece per thread. */
+static void thread_range(const arrays_t *A, size_t id, size_t nt, size_t *lo, size_t *hi) {
+  size_t total = A->count * A->size;
+  *lo = id == 0 ? 0 : (total * id / nt) & ~(size_t)15;
+  *hi = id + 1 == nt ? total : (total * (id + 1) / nt) & ~(size_t)15;
+}
+
+/* Calls run_piece (or, with sumsq, sums the squares of g) over [lo, hi) of the concatenated arrays. */
+static double walk_range(int kind, arrays_t *A, size_t lo, size_t hi, scalars_t s, float scale, int sumsq) {
+  double total = 0;
+  for (size_t j = lo / A->size; j < A->count && j * A->size < hi; j++) {
+    size_t base = j * A->size;
+    size_t from = lo > base ? lo - base : 0, to = hi < base + A->size ? hi - base : A->size;
+    if (to <= from) continue;
+    if (sumsq) total += sumsq_f32((float *)A->g[j] + from, to - from);
+    else run_piece(kind, A, j, from, to - from, s, scale);
+  }
+  return total;
+}
+
+/* One step of `kind` on OMP_NUM_THREADS threads (built with -fopenmp; else on one thread). The full
+   feature set first sums the squares of all gradients on every thread (the global norm), then runs
+   the fused update. */
+static void run_step_threads(int kind, arrays_t *A, scalars_t s) {
+  double total = 0;
+  if (kind == K_FULL32) {
+#pragma omp parallel reduction(+ : total)
+    {
+      size_t id = 0, nt = 1, lo, hi;
+#ifdef _OPENMP
+      id = (size_t)omp_get_thread_num();
+      nt = (size_t)omp_get_num_threads();
+#endif
+      thread_range(A, id, nt, &lo, &hi);
+      total += walk_range(kind, A, lo, hi, s, 1.0f, 1);
+    }
+  }
+  double norm = sqrt(total), limit = 1.0;
+  float scale = kind == K_FULL32 && norm > limit ? (float)(limit / norm) : 1.0f;
 #pragma omp parallel
   {
-    size_t id = 0, nt = 1;
+    size_t id = 0, nt = 1, lo, hi;
 #ifdef _OPENMP
     id = (size_t)omp_get_thread_num();
     nt = (size_t)omp_get_num_threads();
 #endif
-    for (size_t j = 0; j < A->count; j++) {
-      size_t lo = A->size * id / nt, hi = A->size * (id + 1) / nt;
-      adam_f32(A->p[j] + lo, A->g[j] + lo, A->m[j] + lo, A->v[j] + lo, hi - lo, s);
-    }
+    thread_range(A, id, nt, &lo, &hi);
+    walk_range(kind, A, lo, hi, s, scale, 0);
   }
 }
 
-static void run_step(int kind, arrays_t *A, int t) {
+static void run_step(int kind, arrays_t *A, int t, int threaded) {
   scalars_t s = step_scalars(t);
+  if (threaded) {
+    run_step_threads(kind, A, s);
+    return;
+  }
   float scale = 1.0f;
   if (kind == K_FULL32) {
     double total = 0;
@@ -206,31 +262,20 @@ static void run_step(int kind, arrays_t *A, int t) {
     double norm = sqrt(total), limit = 1.0;
     scale = norm > limit ? (float)(limit / norm) : 1.0f;
   }
-  if (kind == K_ADAM32_THREADS) {
-    adam32_threads(A, s);
-    return;
-  }
-  for (size_t j = 0; j < A->count; j++) {
-    switch (kind) {
-      case K_ADAM32: adam_f32(A->p[j], A->g[j], A->m[j], A->v[j], A->size, s); break;
-      case K_ADAM64: adam_f64(A->p[j], A->g[j], A->m[j], A->v[j], A->size, s); break;
-      case K_AMSGRAD32: amsgrad_f32(A->p[j], A->g[j], A->m[j], A->v[j], A->x[j], A->size, s); break;
-      default: full_f32(A->p[j], A->g[j], A->m[j], A->v[j], A->x[j], A->size, s, scale); break;
-    }
-  }
+  for (size_t j = 0; j < A->count; j++) run_piece(kind, A, j, 0, A->size, s, scale);
 }
 
-/* Median params/s of `kind` over count x size. */
-static double time_kind(int kind, size_t count, size_t size, int steps, int reps) {
+/* Median params/s of `kind` over count x size, on one thread or (threaded) on OMP_NUM_THREADS. */
+static double time_kind(int kind, size_t count, size_t size, int steps, int reps, int threaded) {
   size_t elem = kind == K_ADAM64 ? 8 : 4;
   int extra = kind == K_AMSGRAD32 || kind == K_FULL32;
   arrays_t A = make_arrays(count, size, elem, extra);
   double *rates = calloc((size_t)reps, sizeof(double));
   int t = 0;
-  for (int k = 0; k < steps; k++) run_step(kind, &A, ++t); /* warm-up */
+  for (int k = 0; k < steps; k++) run_step(kind, &A, ++t, threaded); /* warm-up */
   for (int r = 0; r < reps; r++) {
     double t0 = now();
-    for (int k = 0; k < steps; k++) run_step(kind, &A, ++t);
+    for (int k = 0; k < steps; k++) run_step(kind, &A, ++t, threaded);
     rates[r] = (double)(count * size) * steps / (now() - t0);
   }
   double result = median(rates, reps);
@@ -278,20 +323,24 @@ int main(int argc, char **argv) {
   double copy_bw, triad_bw;
   time_stream(n, reps * 2 + 1, &copy_bw, &triad_bw);
   printf("{\"params\":%zu,\"copyBytesPerSec\":%.6e,\"triadBytesPerSec\":%.6e", n, copy_bw, triad_bw);
-  printf(",\"adam32\":%.6e", time_kind(K_ADAM32, count, size, steps, reps));
-  printf(",\"adam64\":%.6e", time_kind(K_ADAM64, count, size, steps, reps));
-  printf(",\"amsgrad32\":%.6e", time_kind(K_AMSGRAD32, count, size, steps, reps));
-  printf(",\"full32\":%.6e", time_kind(K_FULL32, count, size, steps, reps));
+  printf(",\"adam32\":%.6e", time_kind(K_ADAM32, count, size, steps, reps, 0));
+  printf(",\"adam64\":%.6e", time_kind(K_ADAM64, count, size, steps, reps, 0));
+  printf(",\"amsgrad32\":%.6e", time_kind(K_AMSGRAD32, count, size, steps, reps, 0));
+  printf(",\"full32\":%.6e", time_kind(K_FULL32, count, size, steps, reps, 0));
 #ifdef _OPENMP
   printf(",\"threads\":%d", omp_get_max_threads());
-  printf(",\"adam32Threads\":%.6e", time_kind(K_ADAM32_THREADS, count, size, steps, reps));
+  printf(",\"adam32Threads\":%.6e", time_kind(K_ADAM32, count, size, steps, reps, 1));
+  printf(",\"adam64Threads\":%.6e", time_kind(K_ADAM64, count, size, steps, reps, 1));
+  printf(",\"amsgrad32Threads\":%.6e", time_kind(K_AMSGRAD32, count, size, steps, reps, 1));
+  printf(",\"full32Threads\":%.6e", time_kind(K_FULL32, count, size, steps, reps, 1));
 #endif
   if (ccount > 0 && csize > 0) {
     printf(",\"chunkCount\":%zu,\"chunkSize\":%zu", ccount, csize);
-    printf(",\"adam32Chunks\":%.6e", time_kind(K_ADAM32, ccount, csize, steps, reps));
-    printf(",\"full32Chunks\":%.6e", time_kind(K_FULL32, ccount, csize, steps, reps));
+    printf(",\"adam32Chunks\":%.6e", time_kind(K_ADAM32, ccount, csize, steps, reps, 0));
+    printf(",\"full32Chunks\":%.6e", time_kind(K_FULL32, ccount, csize, steps, reps, 0));
 #ifdef _OPENMP
-    printf(",\"adam32ChunksThreads\":%.6e", time_kind(K_ADAM32_THREADS, ccount, csize, steps, reps));
+    printf(",\"adam32ChunksThreads\":%.6e", time_kind(K_ADAM32, ccount, csize, steps, reps, 1));
+    printf(",\"full32ChunksThreads\":%.6e", time_kind(K_FULL32, ccount, csize, steps, reps, 1));
 #endif
   }
   printf("}\n");

@@ -287,7 +287,7 @@ export class Adam extends tf.Optimizer {
     const pairs = resolvePairs(variableGradients, this.name);
     if (pairs.length === 0) return;
     checkPairs(pairs, this.name);
-    this.build(pairs.map((p) => p.variable));
+    if (this.engine === null) this.build(pairs.map((p) => p.variable));
     const engine = this.engine!;
     for (const { variable } of pairs) {
       if (!engine.has(variable)) {

@@ -35,23 +35,33 @@ export function resolvePairs(input: tf.NamedTensorMap | readonly NamedTensor[], 
     throw new TypeError(`${owner}: applyGradients expects a map of variable names to gradients or a {name, tensor} list, got ${describe(input)}`);
   }
   const registered = tf.engine().registeredVariables;
-  const entries: [string, unknown][] = Array.isArray(input)
-    ? (input as readonly NamedTensor[]).map((item, i) => {
-      if (item === null || typeof item !== 'object' || typeof item.name !== 'string') {
-        throw new TypeError(`${owner}: applyGradients list entry ${i} must be {name, tensor}, got ${describe(item)}`);
-      }
-      return [item.name, item.tensor];
-    })
-    : Object.entries(input as tf.NamedTensorMap);
-  return entries.map(([name, grad]) => {
+  const pairs: GradientPair[] = [];
+  const add = (name: string, grad: unknown): void => {
     const variable = registered[name];
     if (variable === undefined) throw new Error(`${owner}: no variable named '${name}' is registered with TensorFlow.js`);
-    if (grad === null || grad === undefined) return { variable, grad: null };
+    if (grad === null || grad === undefined) {
+      pairs.push({ variable, grad: null });
+      return;
+    }
     if (!(grad instanceof tf.Tensor)) {
       throw new TypeError(`${owner}: the gradient of '${name}' must be a tf.Tensor, got ${describe(grad)}`);
     }
-    return { variable, grad };
-  });
+    pairs.push({ variable, grad });
+  };
+  if (Array.isArray(input)) {
+    const list = input as readonly NamedTensor[];
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i];
+      if (item === null || typeof item !== 'object' || typeof item.name !== 'string') {
+        throw new TypeError(`${owner}: applyGradients list entry ${i} must be {name, tensor}, got ${describe(item)}`);
+      }
+    }
+    for (const item of list) add(item.name, item.tensor);
+  } else {
+    const map = input as tf.NamedTensorMap;
+    for (const name of Object.keys(map)) add(name, map[name]);
+  }
+  return pairs;
 }
 
 /**
@@ -77,5 +87,7 @@ export function checkPairs(pairs: readonly GradientPair[], owner: string): void 
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

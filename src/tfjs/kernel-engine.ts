@@ -5,10 +5,10 @@ import { Variable } from '../variable.js';
 import type { NamedState, StepEngine } from './engine.js';
 import type { GradientPair } from './gradients.js';
 import { ITERATION_NAME } from './state.js';
-import { tensorFrom, viewFloat32 } from './tensor-io.js';
+import { tensorFrom, tensorIo, viewFloat32, type OwnedArray, type TensorIo } from './tensor-io.js';
 
 /** A TensorFlow.js variable and the core variable that mirrors it. */
-interface Entry {
+interface Entry extends OwnedArray {
   readonly variable: tf.Variable;
   readonly core: Variable;
   /** The variable's `dataId` when the core copy last equalled it; another one means it was assigned from outside. */
@@ -20,9 +20,10 @@ interface Entry {
  * backends). Each TensorFlow.js variable is mirrored by a core variable, keyed by the variable
  * object. Per step and variable: the gradient is read in place where the backend allows it (cpu:
  * its own array; wasm: a heap view), the core runs the whole step (clipping, weight decay, update,
- * EMA) on all variables at once, and each updated variable gets one new tensor, copied from the
- * core's values. The core copy is refreshed from the variable only when the variable was assigned
- * from outside since the last step (its `dataId` changed).
+ * EMA) on all variables at once, and the core's new values are copied into the variable's own
+ * memory when no other tensor can see it (see {@link TensorIo.writeInPlace}); otherwise the
+ * variable is assigned a new tensor. The core copy is refreshed from the variable only when the
+ * variable was assigned from outside since the last step (its `dataId` changed).
  */
 export class KernelEngine implements StepEngine {
   readonly kind = 'kernels' as const;
@@ -47,7 +48,7 @@ export class KernelEngine implements StepEngine {
     for (const variable of variables) {
       if (this.entries.has(variable)) continue;
       const values = viewFloat32(variable, `variable '${variable.name}'`).slice();
-      const entry: Entry = { variable, core: new Variable(values, { name: variable.name, shape: variable.shape }), synced: variable.dataId };
+      const entry: Entry = { variable, core: new Variable(values, { name: variable.name, shape: variable.shape }), synced: variable.dataId, owned: null };
       this.entries.set(variable, entry);
       entries.push(entry);
     }
@@ -61,24 +62,26 @@ export class KernelEngine implements StepEngine {
   }
 
   apply(pairs: readonly GradientPair[]): void {
-    const corePairs: [FloatArray | null, Variable][] = [];
+    const io = tensorIo();
+    const corePairs: [FloatArray | null, Variable][] = new Array(pairs.length);
     const updated: Entry[] = [];
-    for (const { variable, grad } of pairs) {
+    for (let i = 0; i < pairs.length; i++) {
+      const { variable, grad } = pairs[i];
       const entry = this.entries.get(variable)!;
-      this.sync(entry);
-      corePairs.push([grad === null ? null : viewFloat32(grad, `the gradient of '${variable.name}'`), entry.core]);
+      if (variable.dataId !== entry.synced) this.sync(entry, io);
+      corePairs[i] = [grad === null ? null : io.read(grad), entry.core];
       if (grad !== null) updated.push(entry);
     }
     // The views above stay valid: nothing allocates TensorFlow.js memory until the step is done.
     this.core.applyGradients(corePairs);
-    this.writeBack(updated);
+    this.writeBack(updated, io);
   }
 
   finalize(variables: readonly tf.Variable[]): void {
     if (!this.core.useEma || !this.core.built) return;
     const entries = variables.map((v) => this.entries.get(v)).filter((e): e is Entry => e !== undefined);
     this.core.finalizeVariableValues(entries.map((e) => e.core));
-    this.writeBack(entries);
+    this.writeBack(entries, tensorIo());
   }
 
   snapshot(): NamedState[] {
@@ -104,18 +107,25 @@ export class KernelEngine implements StepEngine {
     this.entries.clear();
   }
 
-  /** Refreshes the core copy if the variable was assigned from outside since the last step. */
-  private sync(entry: Entry): void {
-    if (entry.variable.dataId === entry.synced) return;
-    entry.core.assign(viewFloat32(entry.variable, `variable '${entry.variable.name}'`));
+  /** Refreshes the core copy: the variable was assigned from outside since the last step. */
+  private sync(entry: Entry, io: TensorIo): void {
+    entry.core.assign(io.read(entry.variable));
     entry.synced = entry.variable.dataId;
   }
 
-  /** One new tensor per variable, copied from the core's values. */
-  private writeBack(entries: readonly Entry[]): void {
+  /**
+   * Copies the core's values into each variable: in place where no other tensor can see the
+   * variable's memory, else as a new tensor (all of those in one `tidy`).
+   */
+  private writeBack(entries: readonly Entry[], io: TensorIo): void {
+    const assigned: Entry[] = [];
+    for (const entry of entries) {
+      if (!io.writeInPlace(entry.variable, entry.core.value as Float32Array, entry)) assigned.push(entry);
+    }
+    if (assigned.length === 0) return;
     tf.tidy(() => {
-      for (const entry of entries) {
-        entry.variable.assign(tensorFrom(entry.core.value as Float32Array, entry.variable.shape));
+      for (const entry of assigned) {
+        io.assign(entry.variable, entry.core.value as Float32Array, entry);
         entry.synced = entry.variable.dataId;
       }
     });

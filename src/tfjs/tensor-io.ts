@@ -1,8 +1,163 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-/** The part of the wasm backend used here (a public method of `BackendWasm`). */
-interface HeapBackend {
+/** A backend's table of tensor data, keyed by `dataId` (tfjs-core's `DataStorage`). */
+interface DataTable<R> {
+  has(dataId: object): boolean;
+  get(dataId: object): R;
+  /** The WeakMap inside `DataStorage` (one lookup instead of its `has` + `get`). */
+  data?: unknown;
+}
+
+/** What the cpu backend keeps per `dataId`. */
+interface CpuRecord {
+  values?: unknown;
+  dtype?: tf.DataType;
+  refCount?: number;
+}
+
+/** The part of the cpu backend used here. */
+interface CpuBackend {
+  data: DataTable<CpuRecord>;
+}
+
+/** The part of the wasm backend used here (public members of `BackendWasm`). */
+interface WasmBackend {
+  dataIdMap: DataTable<unknown>;
   typedArrayFromHeap(info: { shape: number[]; dtype: tf.DataType; dataId: object }): ArrayBufferView;
+  disposeData?(dataId: object): boolean;
+  /** Allocates a tensor's memory on the heap (what kernels do for their outputs). */
+  makeOutput?(shape: number[], dtype: tf.DataType): { dataId: object; shape: number[]; dtype: tf.DataType };
+}
+
+/** The engine method that wraps a backend's new data in a tensor (kernels' outputs go through it). */
+interface TensorMaker {
+  makeTensorFromTensorInfo?(info: { dataId: object; shape: number[]; dtype: tf.DataType }, backend?: unknown): tf.Tensor;
+}
+
+/**
+ * Where a {@link TensorIo} remembers the array it made for one variable on cpu: only that array is
+ * written in place later (the cpu backend keeps the very array a tensor was made from, so any other
+ * array may still be the user's, or a view of another tensor's). Weak: a disposed variable's array
+ * is not kept alive.
+ */
+export interface OwnedArray {
+  owned: WeakRef<Float32Array> | null;
+}
+
+/**
+ * How float32 values move between tensors and typed arrays on the active backend, resolved once
+ * per step (the backend cannot change during a synchronous step).
+ */
+export interface TensorIo {
+  /** The values of float32 `t` (the caller checked the dtype), without a copy where the backend allows it (see {@link viewFloat32}). */
+  read(t: tf.Tensor): Float32Array;
+  /**
+   * Overwrites the values of `variable` in place with `values`, when no other tensor can see them
+   * (cpu only): its data lives on this backend, no other tensor shares its `dataId` (refCount 1),
+   * and the array is the one {@link TensorIo.assign} made for it (`slot`). Returns false (and
+   * changes nothing) otherwise.
+   */
+  writeInPlace(variable: tf.Variable, values: Float32Array, slot: OwnedArray): boolean;
+  /**
+   * Assigns `variable` a new tensor holding a copy of `values`, remembering the copy in `slot`;
+   * call it inside `tf.tidy`, which disposes the temporary.
+   */
+  assign(variable: tf.Variable, values: Float32Array, slot: OwnedArray): void;
+}
+
+/** A {@link TensorIo} for the active backend. */
+export function tensorIo(): TensorIo {
+  const name = tf.getBackend();
+  const backend = tf.backend() as unknown;
+  if (name === 'cpu' && isCpuBackend(backend)) return cpuIo(backend);
+  if (name === 'wasm' && isWasmBackend(backend)) return wasmIo(backend);
+  return { read: (t) => viewFloat32(t, 'a tensor'), writeInPlace: () => false, assign: assignCopy };
+}
+
+/** A lookup in `table` that never moves data between backends (`DataStorage.get` would). */
+function lookup<R>(table: DataTable<R>): (dataId: object) => R | undefined {
+  const map = table.data;
+  if (map instanceof WeakMap) return (id) => map.get(id) as R | undefined;
+  return (id) => (table.has(id) ? table.get(id) : undefined);
+}
+
+function cpuIo(backend: CpuBackend): TensorIo {
+  const recordOf = lookup(backend.data);
+  return {
+    read(t) {
+      const values = recordOf(t.dataId)?.values;
+      return values instanceof Float32Array && values.length === t.size ? values : (t.dataSync() as Float32Array);
+    },
+    writeInPlace(variable, values, slot) {
+      const record = recordOf(variable.dataId);
+      if (record?.refCount !== 1 || slot.owned === null) return false;
+      const target = record.values;
+      if (target !== slot.owned.deref() || (target as Float32Array).length !== values.length) return false;
+      (target as Float32Array).set(values);
+      return true;
+    },
+    assign(variable, values, slot) {
+      const copy = values.slice();
+      variable.assign(tf.tensor(copy, variable.shape, 'float32'));
+      slot.owned = recordOf(variable.dataId)?.values === copy ? new WeakRef(copy) : null;
+    },
+  };
+}
+
+function wasmIo(backend: WasmBackend): TensorIo {
+  const recordOf = lookup(backend.dataIdMap);
+  const heapView = (dataId: object, shape: number[], size: number): Float32Array | null => {
+    if (recordOf(dataId) === undefined) return null;
+    const view = backend.typedArrayFromHeap({ shape, dtype: 'float32', dataId });
+    return view instanceof Float32Array && view.length === size ? view : null;
+  };
+  return {
+    read(t) {
+      return heapView(t.dataId, t.shape, t.size) ?? (t.dataSync() as Float32Array);
+    },
+    // Never in place: the wasm backend keeps what it derives from a tensor's data (XNNPACK's packed
+    // weights, keyed by the tensor) on the understanding that the data never changes; a write in
+    // place would leave those stale, and a model would go on computing with its old weights.
+    writeInPlace: () => false,
+    assign(variable, values) {
+      const engine = tf.engine() as unknown as TensorMaker;
+      if (typeof backend.makeOutput === 'function' && typeof engine.makeTensorFromTensorInfo === 'function') {
+        // As a kernel makes its output: new heap memory, filled straight from `values`.
+        const info = backend.makeOutput(variable.shape, 'float32');
+        const target = heapView(info.dataId, info.shape, values.length);
+        if (target !== null) {
+          target.set(values);
+          variable.assign(engine.makeTensorFromTensorInfo(info, backend));
+          return;
+        }
+        backend.disposeData?.(info.dataId);
+      }
+      // tf.tensor copies the array into the heap.
+      variable.assign(tf.tensor(values, variable.shape, 'float32'));
+    },
+  };
+}
+
+function assignCopy(variable: tf.Variable, values: Float32Array): void {
+  variable.assign(tensorFrom(values, variable.shape));
+}
+
+function isTable(t: unknown): boolean {
+  const table = t as Partial<DataTable<unknown>> | undefined;
+  return typeof table?.has === 'function' && typeof table.get === 'function';
+}
+
+function isCpuBackend(b: unknown): b is CpuBackend {
+  return isTable((b as Partial<CpuBackend> | null)?.data);
+}
+
+function isWasmBackend(b: unknown): b is WasmBackend {
+  const w = b as Partial<WasmBackend> | null;
+  return isTable(w?.dataIdMap) && typeof w?.typedArrayFromHeap === 'function';
+}
+
+function checkFloat32(t: tf.Tensor, what: string): void {
+  if (t.dtype !== 'float32') throw new TypeError(`${what} must be float32, got ${t.dtype}`);
 }
 
 /**
@@ -11,9 +166,9 @@ interface HeapBackend {
  * Read-only, and valid only until TensorFlow.js next allocates (the wasm heap may grow).
  */
 export function viewFloat32(t: tf.Tensor, what: string): Float32Array {
-  if (t.dtype !== 'float32') throw new TypeError(`${what} must be float32, got ${t.dtype}`);
+  checkFloat32(t, what);
   if (tf.getBackend() === 'wasm') {
-    const backend = tf.backend() as unknown as Partial<HeapBackend>;
+    const backend = tf.backend() as unknown as Partial<WasmBackend>;
     if (typeof backend.typedArrayFromHeap === 'function') {
       try {
         const view = backend.typedArrayFromHeap({ shape: t.shape, dtype: t.dtype, dataId: t.dataId });

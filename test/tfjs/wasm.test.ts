@@ -103,3 +103,25 @@ test('wasm: numTensors the same before and after 100 steps, a save and a load', 
   model.dispose();
   tf.dispose([x, y]);
 });
+
+test('wasm: each step gives a variable a new tensor (never written in place): a clone keeps its values, and tf.memory() stays flat', async () => {
+  await useBackend('wasm');
+  const rand = random(77);
+  const vars = [0, 1].map((i) => tf.variable(tf.tensor(Float32Array.from({ length: 300 }, () => rand() - 0.5)), true, `wasm_flat_${i}`));
+  const opt = new Adam({ learningRate: 0.01, useEma: true });
+  const run = () => tf.tidy(() => opt.applyGradients(vars.map((v) => ({ name: v.name, tensor: tf.fill(v.shape, 0.25) }))));
+  run();
+  const clone = vars[0].clone();
+  const before = clone.dataSync().slice();
+  const base = tf.memory();
+  for (let s = 0; s < 50; s++) run();
+  const now = tf.memory();
+  assert.equal(now.numTensors, base.numTensors, 'numTensors');
+  assert.equal(now.numBytes, base.numBytes, 'numBytes');
+  assert.equal(now.numDataBuffers, base.numDataBuffers, 'numDataBuffers');
+  assert.deepEqual(clone.dataSync(), before, 'the clone');
+  assert.notDeepEqual(vars[0].dataSync(), before, 'the variable moved on');
+  clone.dispose();
+  opt.dispose();
+  tf.dispose(vars);
+});
