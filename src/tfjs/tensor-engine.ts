@@ -191,7 +191,7 @@ export class TensorEngine implements StepEngine {
       return grads.map((g) => tf.mul(g, tf.div(clipnorm, tf.maximum(norm(g), clipnorm))));
     }
     if (globalClipnorm !== null && globalClipnorm > 0) {
-      const globalNorm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.mul(g, g)))));
+      const globalNorm = tf.sqrt(sumInGroups(grads.map((g) => tf.sum(tf.mul(g, g)))));
       // A non-finite global norm makes every gradient NaN, as the reference does.
       const scale = tf.where(tf.isFinite(globalNorm), tf.div(globalClipnorm, tf.maximum(globalNorm, globalClipnorm)), tf.scalar(NaN));
       return grads.map((g) => tf.mul(g, scale));
@@ -205,4 +205,23 @@ function readBeta(name: string, value: number | (() => number)): number {
   const beta = readHyperparameter(`Adam: ${name}`, value);
   if (!(beta >= 0 && beta < 1)) throw new RangeError(`Adam: ${name} must be in [0, 1), got ${describe(beta)}`);
   return beta;
+}
+
+/**
+ * The sum of scalars, by `tf.addN` over at most 7 at a time: a WebGPU compute stage binds at most 8
+ * storage buffers (inputs and output), and tfjs-backend-webgpu's AddN does not split its inputs, so
+ * a larger one fails validation and its result is silently dropped.
+ */
+export function sumInGroups(terms: readonly tf.Tensor[]): tf.Tensor {
+  const GROUP = 7;
+  let list = [...terms];
+  while (list.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < list.length; i += GROUP) {
+      const group = list.slice(i, i + GROUP);
+      next.push(group.length === 1 ? group[0] : tf.addN(group));
+    }
+    list = next;
+  }
+  return list[0];
 }

@@ -1,0 +1,78 @@
+// The TensorFlow.js adapter on the webgl and webgpu backends, in headless Chromium (SwiftShader):
+// every option set gives the cpu backend's kernels numbers, leaks nothing, reads nothing back, and
+// raises no GPU validation error.
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Execution } from '../../src/tfjs/index.js';
+import { optionCases, makeCase, type GpuCase, type GpuResult } from '../browser/cases.js';
+import { chromiumMissing, openPage, type OpenPage } from '../browser/chromium.js';
+import { runCase } from '../browser/run-case.js';
+import { useBackend } from './support.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+async function expected(c: GpuCase): Promise<GpuResult> {
+  await useBackend('cpu');
+  return runCase(c, 'kernels');
+}
+
+function assertMatches(actual: GpuResult, wanted: GpuResult, what: string): void {
+  assert.equal(actual.iterations, wanted.iterations, `${what}: iterations`);
+  const check = (a: number[][], e: number[][], kind: string) => {
+    assert.equal(a.length, e.length, `${what}: ${kind} count`);
+    a.forEach((row, i) => row.forEach((x, j) => {
+      const y = e[i][j];
+      assert.ok(Math.abs(x - y) <= 2e-5 * Math.max(1, Math.abs(y)), `${what}: ${kind}[${i}][${j}] is ${x}, the kernels give ${y}`);
+    }));
+  };
+  check(actual.weights, wanted.weights, 'weight');
+  check(actual.state, wanted.state, 'state');
+}
+
+describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 600_000 }, () => {
+  let open: OpenPage;
+  before(async () => {
+    open = await openPage(join(here, '..', 'browser', 'gpu-page.ts'));
+  });
+  after(async () => {
+    await open?.close();
+  });
+
+  async function run(backend: string, c: GpuCase, execution: Execution): Promise<GpuResult> {
+    const result = await open.page.evaluate(([b, cc, e]) => window.gpuRun(b, cc, e), [backend, c, execution] as const);
+    if ('error' in result) assert.fail(`${backend} ${c.label}: ${result.error}`);
+    assert.deepEqual(open.pageErrors, []);
+    return result;
+  }
+
+  function assertClean(r: GpuResult, what: string): void {
+    assert.deepEqual(r.gpuErrors, [], `${what}: GPU errors`);
+    assert.equal(r.readbacks, 0, `${what}: read-backs inside steps`);
+    assert.equal(r.tensorsAfterLast, r.tensorsAfterFirst, `${what}: tensors alive after the first and the last step`);
+  }
+
+  for (const backend of ['webgpu', 'webgl']) {
+    for (const execution of ['tensor-ops'] as const) {
+      test(`${backend}, ${execution}: global clipnorm over 12 and 40 variables (every reduction of the step)`, async () => {
+        for (const count of [12, 40]) {
+          const c = makeCase(`global clipnorm, ${count} variables`, count, 3, { globalClipnorm: 0.5, clipnorm: null });
+          const r = await run(backend, c, execution);
+          assertClean(r, `${backend} ${c.label}`);
+          assertMatches(r, await expected(c), `${backend} ${c.label}`);
+        }
+      });
+      for (const count of [4, 40]) {
+        test(`${backend}, ${execution}: every option set, ${count} variables, equals the cpu kernels`, async () => {
+          for (const c of optionCases(count)) {
+            const r = await run(backend, c, execution);
+            assert.equal(r.backend, backend);
+            assertClean(r, `${backend} ${c.label}`);
+            assertMatches(r, await expected(c), `${backend} ${c.label}`);
+          }
+        });
+      }
+    }
+  }
+});
