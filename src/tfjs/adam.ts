@@ -5,8 +5,9 @@ import { describe } from '../describe.js';
 import type { Hyperparameter } from '../hyperparameters.js';
 import type { LearningRate, WeightDecayExclusion } from '../optimizer.js';
 import { isLearningRateSchedule } from '../schedules/index.js';
-import type { StepEngine, NamedState } from './engine.js';
+import type { ExecutionPath, StepEngine, NamedState } from './engine.js';
 import { registerFitEndCallback } from './fit-callback.js';
+import { fusedEngine } from './gpu/select.js';
 import { checkPairs, resolvePairs, toVariable, type NamedTensor, type VariableLike } from './gradients.js';
 import { KernelEngine } from './kernel-engine.js';
 import { ADAM_MARKER } from './marker.js';
@@ -209,8 +210,8 @@ export class Adam extends tf.Optimizer {
     return this.core.kernelName;
   }
 
-  /** The path steps run on: `'kernels'` or `'tensor-ops'` once built, null before. */
-  get executionPath(): 'kernels' | 'tensor-ops' | null {
+  /** The path steps run on once built (`'kernels'`, `'gpu-fused'` or `'tensor-ops'`), null before. */
+  get executionPath(): ExecutionPath | null {
     return this.engine?.kind ?? null;
   }
 
@@ -232,7 +233,7 @@ export class Adam extends tf.Optimizer {
     const kind = this.resolveExecution();
     const engine: StepEngine = kind === 'kernels'
       ? new KernelEngine(this.core, this.excludedVariables)
-      : new TensorEngine(this.core, (v) => this.isExcluded(v));
+      : (kind === 'gpu-fused' ? fusedEngine(this.core, this.excludedVariables) : null) ?? new TensorEngine(this.core, (v) => this.isExcluded(v));
     engine.build(unique);
     if (pending !== null) engine.load(pending);
     this.pending = null;
@@ -357,10 +358,11 @@ export class Adam extends tf.Optimizer {
     this.disposed = true;
   }
 
-  private resolveExecution(): 'kernels' | 'tensor-ops' {
+  private resolveExecution(): ExecutionPath {
     if (this.execution !== 'auto') return this.execution;
     const backend = tf.getBackend();
-    return backend === 'cpu' || backend === 'wasm' ? 'kernels' : 'tensor-ops';
+    if (backend === 'cpu' || backend === 'wasm') return 'kernels';
+    return this.jitCompile ? 'gpu-fused' : 'tensor-ops';
   }
 
   private isExcluded(variable: tf.Variable): boolean {

@@ -1,6 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { GradientPair } from './gradients.js';
 
+/** Where an engine runs steps: the core's kernels, fused GPU programs, or TensorFlow.js ops. */
+export type ExecutionPath = 'kernels' | 'gpu-fused' | 'tensor-ops';
+
 /** A state array handed out by `getWeights`: a new tensor the optimizer owns. */
 export interface NamedState {
   name: string;
@@ -13,7 +16,7 @@ export interface NamedState {
  * out in the same Keras order, so saved state moves between them.
  */
 export interface StepEngine {
-  readonly kind: 'kernels' | 'tensor-ops';
+  readonly kind: ExecutionPath;
   /** Creates the state of these variables, in this order (first call only). */
   build(variables: readonly tf.Variable[]): void;
   /** Whether the engine holds state for `variable`. */

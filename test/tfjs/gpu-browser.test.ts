@@ -12,6 +12,9 @@ import { runCase } from '../browser/run-case.js';
 import { useBackend } from './support.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** float32 on the device against float32 kernels (whose norms sum in float64). */
+const RTOL = 1e-5;
+const ATOL = 1e-7;
 
 async function expected(c: GpuCase): Promise<GpuResult> {
   await useBackend('cpu');
@@ -24,7 +27,7 @@ function assertMatches(actual: GpuResult, wanted: GpuResult, what: string): void
     assert.equal(a.length, e.length, `${what}: ${kind} count`);
     a.forEach((row, i) => row.forEach((x, j) => {
       const y = e[i][j];
-      assert.ok(Math.abs(x - y) <= 2e-5 * Math.max(1, Math.abs(y)), `${what}: ${kind}[${i}][${j}] is ${x}, the kernels give ${y}`);
+      assert.ok(Math.abs(x - y) <= RTOL * Math.abs(y) + ATOL, `${what}: ${kind}[${i}][${j}] is ${x}, the kernels give ${y}`);
     }));
   };
   check(actual.weights, wanted.weights, 'weight');
@@ -44,6 +47,9 @@ describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 
     const result = await open.page.evaluate(([b, cc, e]) => window.gpuRun(b, cc, e), [backend, c, execution] as const);
     if ('error' in result) assert.fail(`${backend} ${c.label}: ${result.error}`);
     assert.deepEqual(open.pageErrors, []);
+    assert.equal(result.backend, backend);
+    assert.equal(result.path, execution, `${backend} ${c.label}: the path that ran`);
+    assert.deepEqual(result.warnings, [], `${backend} ${c.label}: console warnings`);
     return result;
   }
 
@@ -54,7 +60,7 @@ describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 
   }
 
   for (const backend of ['webgpu', 'webgl']) {
-    for (const execution of ['tensor-ops'] as const) {
+    for (const execution of ['gpu-fused', 'tensor-ops'] as const) {
       test(`${backend}, ${execution}: global clipnorm over 12 and 40 variables (every reduction of the step)`, async () => {
         for (const count of [12, 40]) {
           const c = makeCase(`global clipnorm, ${count} variables`, count, 3, { globalClipnorm: 0.5, clipnorm: null });

@@ -1,0 +1,123 @@
+import { STEP_SCALARS as S, stateRows, type FusedUpdateAttrs } from '../kernel-names.js';
+import type { WebGLProgramLike } from './backend.js';
+
+/**
+ * GLSL computing one element's whole update into `p`, `m`, `v`, `second` (and `avg`), in the order
+ * of the kernels (src/kernels/kernel.ts). `i` is the element. Inputs: scalars, grad, param, state,
+ * then sums with norm clipping.
+ */
+function updateBody(a: FusedUpdateAttrs): string {
+  const { vhat, average } = stateRows(a.amsgrad, a.ema);
+  let scale = '1.0';
+  if (a.normClipping === 'clipnorm') scale = `scaleOf(sqrt(getSums(${a.index})))`;
+  if (a.normClipping === 'globalClipnorm') scale = 'globalScale()';
+  return `
+    float g = getGrad(i) * ${scale};
+    float limit = getScalars(${S.clipValue});
+    if (limit > 0.0) g = min(max(g, -limit), limit);
+    float p = getParam(i);
+    p = p - p * getScalars(${S.firstDecay + a.index});
+    float m0 = getState(0, i);
+    float v0 = getState(1, i);
+    float m = m0 + (g - m0) * getScalars(${S.oneMinusBeta1});
+    float v = v0 + (g * g - v0) * getScalars(${S.oneMinusBeta2});
+    float second = v;
+    ${vhat < 0 ? '' : `second = max(getState(${vhat}, i), v);`}
+    p = p - (getScalars(${S.alpha}) * m) / (sqrt(second) + getScalars(${S.epsilon}));
+    float avg = 0.0;
+    ${average < 0 ? '' : `float momentum = getScalars(${S.emaMomentum});
+    avg = momentum * getState(${average}, i) + (1.0 - momentum) * p;
+    if (getScalars(${S.emaOverwrite}) > 0.5) p = avg;`}
+  `;
+}
+
+function helpers(a: FusedUpdateAttrs): string {
+  const scaleOf = `float scaleOf(float norm) { float limit = getScalars(${S.clipLimit}); return limit / max(norm, limit); }`;
+  if (a.normClipping === 'none') return '';
+  if (a.normClipping === 'clipnorm') return scaleOf;
+  return `${scaleOf}
+  float globalScale() {
+    float total = 0.0;
+    for (int k = 0; k < ${a.count}; k++) total += getSums(k);
+    float norm = sqrt(total);
+    // A non-finite global norm makes every gradient NaN, as the pipeline's rule says.
+    if (!(norm <= 3.40282347e38)) return NAN;
+    return scaleOf(norm);
+  }`;
+}
+
+function inputs(a: FusedUpdateAttrs): string[] {
+  return ['scalars', 'grad', 'param', 'state', ...(a.normClipping === 'none' ? [] : ['sums'])];
+}
+
+/** The new parameter of one variable: output `[size]`. */
+export function paramProgram(a: FusedUpdateAttrs): WebGLProgramLike {
+  return {
+    variableNames: inputs(a),
+    outputShape: [a.size],
+    userCode: `${helpers(a)}
+  void main() {
+    int i = getOutputCoords();
+    ${updateBody(a)}
+    setOutput(p);
+  }`,
+  };
+}
+
+/** Every state row of one variable (m, v, vhat, average): output `[rows, size]`. */
+export function stateProgram(a: FusedUpdateAttrs): WebGLProgramLike {
+  const { rows, vhat, average } = stateRows(a.amsgrad, a.ema);
+  const pick = ['m', 'v'];
+  if (vhat >= 0) pick[vhat] = 'second';
+  if (average >= 0) pick[average] = 'avg';
+  const select = pick.map((name, r) => (r === rows - 1 ? name : `r == ${r} ? ${name} : `)).join('');
+  return {
+    variableNames: inputs(a),
+    outputShape: [rows, a.size],
+    userCode: `${helpers(a)}
+  void main() {
+    ivec2 rc = getOutputCoords();
+    int r = rc.x;
+    int i = rc.y;
+    ${updateBody(a)}
+    setOutput(${select});
+  }`,
+  };
+}
+
+/** Sums of squares of a few gradients (flattened sizes `sizes`): output `[sizes.length]`. */
+export function sumsProgram(sizes: readonly number[]): WebGLProgramLike {
+  const loops = sizes.map((size, k) => `if (k == ${k}) { for (int j = 0; j < ${size}; j++) { float x = getG${k}(j); s += x * x; } }`).join('\n    ');
+  return {
+    variableNames: sizes.map((_, k) => `G${k}`),
+    outputShape: [sizes.length],
+    userCode: `
+  void main() {
+    int k = getOutputCoords();
+    float s = 0.0;
+    ${loops}
+    setOutput(s);
+  }`,
+  };
+}
+
+/** The concatenation of a few 1-D parts of lengths `sizes`. */
+export function joinProgram(sizes: readonly number[]): WebGLProgramLike {
+  let offset = 0;
+  const picks = sizes.map((size, k) => {
+    const line = `if (i >= ${offset} && i < ${offset + size}) r = getP${k}(i - ${offset});`;
+    offset += size;
+    return line;
+  }).join('\n    ');
+  return {
+    variableNames: sizes.map((_, k) => `P${k}`),
+    outputShape: [offset],
+    userCode: `
+  void main() {
+    int i = getOutputCoords();
+    float r = 0.0;
+    ${picks}
+    setOutput(r);
+  }`,
+  };
+}

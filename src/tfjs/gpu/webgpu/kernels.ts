@@ -1,0 +1,58 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { FUSED_UPDATE, SUMS_OF_SQUARES, stateRows, type FusedUpdateAttrs } from '../kernel-names.js';
+import { dispatch, grid, isWebGPUBackend, pipelineFor, type WebGPUBackendLike } from './backend.js';
+import { UPDATE_WORKGROUP, sumsShader, updateShader } from './shaders.js';
+
+function webgpu(backend: unknown): WebGPUBackendLike {
+  if (!isWebGPUBackend(backend)) throw new Error('Adam: the fused webgpu kernels need tfjs-backend-webgpu 4.x');
+  return backend;
+}
+
+function newOutput(backend: WebGPUBackendLike, shape: number[]): tf.TensorInfo {
+  const out = backend.makeTensorInfo(shape, 'float32');
+  backend.uploadToGPU(out.dataId);
+  return out;
+}
+
+/** One dispatch per variable: the new parameter and every state row (see {@link FUSED_UPDATE}). */
+function fusedUpdate({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const backend = webgpu(raw);
+  const a = attrs as unknown as FusedUpdateAttrs;
+  const { param, grad, state, scalars, sums } = inputs;
+  const paramOut = newOutput(backend, [a.size]);
+  const stateOut = newOutput(backend, [stateRows(a.amsgrad, a.ema).rows, a.size]);
+  const bindings = [scalars!, grad!, param!, state!, paramOut, stateOut];
+  if (a.normClipping !== 'none') bindings.push(sums!);
+  const pipeline = pipelineFor(backend.device, updateShader(a));
+  dispatch(backend, pipeline, bindings, grid(Math.ceil(a.size / UPDATE_WORKGROUP), backend.device.limits.maxComputeWorkgroupsPerDimension));
+  return [paramOut, stateOut];
+}
+
+/** Sums of squares of every input, as many per dispatch as the storage-buffer limit allows. */
+function sumsOfSquares({ inputs, backend: raw }: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+  const backend = webgpu(raw);
+  const grads = Object.keys(inputs).sort((x, y) => Number(x.slice(1)) - Number(y.slice(1))).map((k) => inputs[k]!);
+  const out = newOutput(backend, [grads.length]);
+  const perDispatch = Math.max(1, backend.device.limits.maxStorageBuffersPerShaderStage - 1);
+  for (let first = 0; first < grads.length; first += perDispatch) {
+    const group = grads.slice(first, first + perDispatch);
+    const sizes = group.map((g) => tf.util.sizeFromShape(g.shape));
+    dispatch(backend, pipelineFor(backend.device, sumsShader(sizes, first)), [out, ...group], [group.length, 1]);
+  }
+  return out;
+}
+
+/** Registers the fused kernels for the `webgpu` backend (once). */
+export function registerWebGPUKernels(): void {
+  if (tf.getKernel(FUSED_UPDATE, 'webgpu') === undefined) {
+    tf.registerKernel({ kernelName: FUSED_UPDATE, backendName: 'webgpu', kernelFunc: fusedUpdate as unknown as tf.KernelFunc });
+  }
+  if (tf.getKernel(SUMS_OF_SQUARES, 'webgpu') === undefined) {
+    tf.registerKernel({ kernelName: SUMS_OF_SQUARES, backendName: 'webgpu', kernelFunc: sumsOfSquares as unknown as tf.KernelFunc });
+  }
+}
+
+/** Whether the active webgpu backend can run them. */
+export function webgpuKernelsRun(backend: unknown): boolean {
+  return isWebGPUBackend(backend);
+}
