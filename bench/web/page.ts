@@ -97,7 +97,8 @@ async function benchRun(spec: WebBenchSpec): Promise<WebBenchRow | { error: stri
     let dispose: () => void;
     if (spec.optimizer === 'tf.train.adam') {
       const optimizer = tf.train.adam(0.001, 0.9, 0.999, 1e-7);
-      step = () => optimizer.applyGradients(map);
+      const list = variables.map((v, i) => ({ name: v.name, tensor: grads[i] }));
+      step = () => optimizer.applyGradients(list);
       dispose = () => optimizer.dispose();
     } else {
       const optimizer = new Adam({ ...ours, execution: spec.optimizer === 'ours fused' ? 'gpu-fused' : 'tensor-ops' });
@@ -131,7 +132,7 @@ async function benchRun(spec: WebBenchSpec): Promise<WebBenchRow | { error: stri
 async function adapterInfo(): Promise<string> {
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
   const adapter = await gpu?.requestAdapter();
-  const info = adapter?.info;
+  const info = (adapter as unknown as { info?: { vendor: string; architecture: string; device: string; description: string } } | null)?.info;
   return info ? `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim() : 'no WebGPU adapter';
 }
 

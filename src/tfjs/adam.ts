@@ -76,7 +76,6 @@ export class Adam extends tf.Optimizer {
   /** Tensors handed out by `getWeights`; valid until the state next changes. */
   private snapshotTensors: NamedState[] | null = null;
   private readonly excludedVariables = new Set<tf.Variable>();
-  private readonly excludedPatterns: RegExp[] = [];
   private disposed = false;
 
   /** @param options - The Keras arguments in camelCase (same defaults) plus the adapter-only options. */
@@ -233,7 +232,7 @@ export class Adam extends tf.Optimizer {
     const kind = this.resolveExecution();
     const engine: StepEngine = kind === 'kernels'
       ? new KernelEngine(this.core, this.excludedVariables)
-      : (kind === 'gpu-fused' ? fusedEngine(this.core, this.excludedVariables) : null) ?? new TensorEngine(this.core, (v) => this.isExcluded(v));
+      : (kind === 'gpu-fused' ? fusedEngine(this.core, this.excludedVariables) : null) ?? new TensorEngine(this.core, this.excludedVariables);
     engine.build(unique);
     if (pending !== null) engine.load(pending);
     this.pending = null;
@@ -252,11 +251,8 @@ export class Adam extends tf.Optimizer {
     }
     const variables = (exclusion.varList ?? []).map((v, i) => toVariable(v, `${this.name}: excludeFromWeightDecay varList entry ${i}`));
     const patterns = exclusion.varNames ?? [];
-    // The core checks the patterns and keeps them for the 'kernels' path.
+    // The core checks the patterns and keeps them: it decides decay on every path.
     this.core.excludeFromWeightDecay({ varNames: patterns });
-    for (const pattern of patterns) {
-      this.excludedPatterns.push(pattern instanceof RegExp ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : new RegExp(pattern));
-    }
     for (const variable of variables) this.excludedVariables.add(variable);
   }
 
@@ -363,10 +359,6 @@ export class Adam extends tf.Optimizer {
     const backend = tf.getBackend();
     if (backend === 'cpu' || backend === 'wasm') return 'kernels';
     return this.jitCompile ? 'gpu-fused' : 'tensor-ops';
-  }
-
-  private isExcluded(variable: tf.Variable): boolean {
-    return this.excludedVariables.has(variable) || this.excludedPatterns.some((p) => p.test(variable.name));
   }
 
   private pendingSnapshot({ arrays, names, shapes }: PendingState): NamedState[] {

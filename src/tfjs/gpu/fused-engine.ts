@@ -1,16 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Adam as CoreAdam, DeviceStep } from '../../adam.js';
-import { Variable } from '../../variable.js';
+import { DecidedSteps } from '../decided-steps.js';
 import type { NamedState, StepEngine } from '../engine.js';
 import type { GradientPair } from '../gradients.js';
 import { checkStateFits, ITERATION_NAME, stateLayout } from '../state.js';
 import { FUSED_UPDATE, SUMS_OF_SQUARES, stateRows, stepScalarValues, type FusedUpdateAttrs } from './kernel-names.js';
 
-/** A TensorFlow.js variable, the core's stand-in for it, and its packed state on the device. */
+/** A TensorFlow.js variable and its packed state on the device. */
 interface Entry {
   readonly variable: tf.Variable;
-  /** One element: the core decides the step for it (decay exclusion by name or identity) but holds no values. */
-  readonly proxy: Variable;
   readonly size: number;
   /** `[rows, size]`: m, v, then vhat (AMSGrad), then the average (EMA). */
   state: tf.Tensor2D;
@@ -18,8 +16,7 @@ interface Entry {
 
 /**
  * Steps on the GPU in fused programs registered with TensorFlow.js (webgl, webgpu). The core
- * pipeline decides each step (learning rate, scalars, clipping rule, decay factors, EMA) through
- * stand-in variables; the programs compute it. Per step: one upload (the step's scalars), the
+ * pipeline decides each step ({@link DecidedSteps}); the programs compute it. Per step: one upload (the step's scalars), the
  * gradients' sums of squares in as few reductions as the backend allows (only with norm clipping:
  * the norms never leave the device), and one fused update per variable (webgpu: one dispatch
  * writing the parameter and every state row; webgl: two draws, the parameter and the state).
@@ -29,12 +26,14 @@ export class FusedEngine implements StepEngine {
   private readonly entries = new Map<tf.Variable, Entry>();
   private order: Entry[] = [];
   private readonly rows: ReturnType<typeof stateRows>;
+  private readonly steps: DecidedSteps;
 
   constructor(
     private readonly core: CoreAdam,
-    private readonly excluded: ReadonlySet<tf.Variable>,
+    excluded: ReadonlySet<tf.Variable>,
   ) {
     this.rows = stateRows(core.amsgrad, core.useEma);
+    this.steps = new DecidedSteps(core, excluded);
   }
 
   get lastLearningRate(): number | null {
@@ -55,13 +54,11 @@ export class FusedEngine implements StepEngine {
         const zeros = tf.zeros([average < 0 ? rows : rows - 1, size]);
         return (average < 0 ? zeros : tf.concat([zeros, tf.reshape(variable, [1, size])], 0)) as tf.Tensor2D;
       });
-      const entry: Entry = { variable, proxy: new Variable(new Float32Array(1), { name: variable.name }), size, state };
+      const entry: Entry = { variable, size, state };
       this.entries.set(variable, entry);
       this.order.push(entry);
     }
-    const excluded = this.order.filter((e) => this.excluded.has(e.variable)).map((e) => e.proxy);
-    if (excluded.length > 0) this.core.excludeFromWeightDecay({ varList: excluded });
-    this.core.build(this.order.map((e) => e.proxy));
+    this.steps.build(this.order.map((e) => e.variable));
   }
 
   has(variable: tf.Variable): boolean {
@@ -69,11 +66,11 @@ export class FusedEngine implements StepEngine {
   }
 
   apply(pairs: readonly GradientPair[]): void {
-    const present = this.dropMissing(pairs);
+    const present = this.steps.present(pairs);
     const entries = present.map((p) => this.entries.get(p.variable)!);
-    const step = this.core.decideDeviceStep(entries.map((e) => e.proxy));
-    tf.tidy(() => this.run(step, entries, present.map((p) => p.grad!)));
-    this.core.countDeviceStep(step);
+    const step = this.steps.decide(entries.map((e) => e.variable));
+    tf.tidy(() => this.run(step, entries, present.map((p) => p.grad)));
+    this.steps.count(step);
   }
 
   finalize(variables: readonly tf.Variable[]): void {
@@ -112,8 +109,7 @@ export class FusedEngine implements StepEngine {
       if (kind === 'v') return arrays[2 + ema + 2 * i];
       return arrays[1 + ema + 2 * n + i];
     };
-    // The core holds the count (and stand-in state of one element per array).
-    this.core.setWeights([Float64Array.of(arrays[0][0]), ...this.core.variables.slice(1).map((v) => new Float32Array(v.size))]);
+    this.steps.loadIteration(arrays[0][0]);
     this.order.forEach((entry, i) => {
       const packed = new Float32Array(rows * entry.size);
       packed.set(at('m', i), 0);
@@ -126,11 +122,8 @@ export class FusedEngine implements StepEngine {
   }
 
   dispose(): void {
-    for (const entry of this.order) {
-      entry.state.dispose();
-      entry.proxy.dispose();
-    }
-    this.core.dispose();
+    for (const entry of this.order) entry.state.dispose();
+    this.steps.dispose();
     this.order = [];
     this.entries.clear();
   }
@@ -162,15 +155,5 @@ export class FusedEngine implements StepEngine {
   private layout() {
     const { name, useEma, amsgrad } = this.core;
     return stateLayout(this.order.map((e) => e.variable), { name, useEma, amsgrad });
-  }
-
-  /** Missing gradients are dropped with a warning; all missing is an error (the core's messages). */
-  private dropMissing(pairs: readonly GradientPair[]): GradientPair[] {
-    const owner = this.core.name;
-    const present = pairs.filter((p) => p.grad !== null);
-    const missing = pairs.filter((p) => p.grad === null).map((p) => `'${p.variable.name}'`);
-    if (present.length === 0) throw new Error(`${owner}: no gradients provided for any variable: ${missing.join(', ')}`);
-    if (missing.length > 0) console.warn(`${owner}: gradients do not exist for variables ${missing.join(', ')}; they are not updated`);
-    return present;
   }
 }
