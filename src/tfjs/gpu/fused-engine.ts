@@ -135,9 +135,9 @@ export class FusedEngine implements StepEngine {
     const normClipping = step.clipping.kind === 'clipnorm' || step.clipping.kind === 'globalClipnorm' ? step.clipping.kind : 'none';
     const sums = normClipping === 'none'
       ? null
-      : tf.engine().runKernel(SUMS_OF_SQUARES, Object.fromEntries(flat.map((g, i) => [`g${i}`, g]))) as tf.Tensor;
+      : tf.engine().runKernel(SUMS_OF_SQUARES, Object.fromEntries(flat.map((g, i) => [`g${i}`, g])), { total: normClipping === 'globalClipnorm' }) as tf.Tensor;
     entries.forEach((entry, index) => {
-      const attrs: FusedUpdateAttrs = { size: entry.size, amsgrad: this.core.amsgrad, ema: this.core.useEma, normClipping, index, count: entries.length };
+      const attrs: FusedUpdateAttrs = { size: entry.size, amsgrad: this.core.amsgrad, ema: this.core.useEma, normClipping, index };
       const inputs: tf.NamedTensorMap = { param: tf.reshape(entry.variable, [entry.size]), grad: flat[index], state: entry.state, scalars };
       if (sums !== null) inputs.sums = sums;
       const [param, state] = tf.engine().runKernel(FUSED_UPDATE, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];

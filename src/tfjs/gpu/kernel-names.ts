@@ -5,12 +5,13 @@ import type { ClippingRule } from '../../optimizer.js';
  * The kernels this package registers with TensorFlow.js for the webgl and webgpu backends
  * (`tf.registerKernel`), run with `tf.engine().runKernel`.
  *
- * `AdamSumsOfSquares`: inputs `g0 … g(n-1)` (float32, any shape) → one float32 tensor `[n]` of
- * their sums of squares.
+ * `AdamSumsOfSquares`: inputs `g0 … g(n-1)` (float32, flat) → one float32 tensor: `[n]`, their
+ * sums of squares, or with the attribute `total`, `[1]`, the sum of all.
  *
  * `AdamFusedUpdate`: inputs `param` `[size]`, `grad` `[size]`, `state` `[rows, size]` (m, v, then
  * vhat with AMSGrad, then the average with EMA), `scalars` (see {@link STEP_SCALARS}) and, with
- * norm clipping, `sums` `[count]` → `[param, state]`, new tensors holding the step's result.
+ * norm clipping, `sums` (`[count]` for clipnorm, `[1]` the total for globalClipnorm) →
+ * `[param, state]`, new tensors holding the step's result.
  */
 export const SUMS_OF_SQUARES = 'AdamSumsOfSquares';
 export const FUSED_UPDATE = 'AdamFusedUpdate';
@@ -21,12 +22,16 @@ export interface FusedUpdateAttrs {
   readonly size: number;
   readonly amsgrad: boolean;
   readonly ema: boolean;
-  /** Norm clipping from `sums`: per variable (its own entry `index`) or global (all `count`). */
+  /** Norm clipping from `sums`: per variable (its own entry `index`) or global (the total). */
   readonly normClipping: 'none' | 'clipnorm' | 'globalClipnorm';
   /** The variable's position in `sums` and in the per-variable decay entries of `scalars`. */
   readonly index: number;
-  /** Variables in this step (entries of `sums`). */
-  readonly count: number;
+}
+
+/** Attributes of the sums-of-squares kernel. */
+export interface SumsAttrs {
+  /** Sum everything into one value (global clipping). */
+  readonly total: boolean;
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FUSED_UPDATE, SUMS_OF_SQUARES, type FusedUpdateAttrs } from '../kernel-names.js';
+import { FUSED_UPDATE, SUMS_OF_SQUARES, type FusedUpdateAttrs, type SumsAttrs } from '../kernel-names.js';
 import { isWebGLBackend, type WebGLBackendLike } from './backend.js';
-import { joinProgram, paramProgram, stateProgram, sumsProgram } from './programs.js';
+import { joinProgram, paramProgram, stateProgram, sumsProgram, totalProgram } from './programs.js';
 
 /** Gradients per sums-of-squares draw, and parts per join draw: within WebGL 2's 16 texture units. */
 const PER_DRAW = 15;
@@ -21,13 +21,13 @@ function fusedUpdate({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensorIn
 }
 
 /** Sums of squares: up to {@link PER_DRAW} gradients per draw, the parts joined in as few draws. */
-function sumsOfSquares({ inputs, backend: raw }: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+function sumsOfSquares({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const backend = webgl(raw);
   const grads = Object.keys(inputs).sort((x, y) => Number(x.slice(1)) - Number(y.slice(1))).map((k) => inputs[k]!);
   let parts: tf.TensorInfo[] = [];
   for (let first = 0; first < grads.length; first += PER_DRAW) {
-    const group = grads.slice(first, first + PER_DRAW).map((g) => ({ ...g, shape: [tf.util.sizeFromShape(g.shape)] }));
-    parts.push(backend.runWebGLProgram(sumsProgram(group.map((g) => g.shape[0])), group, 'float32'));
+    const group = grads.slice(first, first + PER_DRAW);
+    parts.push(backend.runWebGLProgram(sumsProgram(group.map((g) => tf.util.sizeFromShape(g.shape))), group, 'float32'));
   }
   while (parts.length > 1) {
     const next: tf.TensorInfo[] = [];
@@ -42,7 +42,10 @@ function sumsOfSquares({ inputs, backend: raw }: { inputs: tf.NamedTensorInfoMap
     }
     parts = next;
   }
-  return parts[0];
+  if (!(attrs as unknown as SumsAttrs | undefined)?.total) return parts[0];
+  const total = backend.runWebGLProgram(totalProgram(grads.length), parts, 'float32');
+  backend.disposeIntermediateTensorInfo(parts[0]);
+  return total;
 }
 
 /** Registers the fused kernels for the `webgl` backend (once). */

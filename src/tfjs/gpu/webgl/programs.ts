@@ -2,11 +2,12 @@ import { STEP_SCALARS as S, stateRows, type FusedUpdateAttrs } from '../kernel-n
 import type { WebGLProgramLike } from './backend.js';
 
 /**
- * GLSL computing one element's whole update into `p`, `m`, `v`, `second` (and `avg`), in the order
- * of the kernels (src/kernels/kernel.ts). `i` is the element. Inputs: scalars, grad, param, state,
- * then sums with norm clipping.
+ * GLSL computing one element's update in the order of the kernels (src/kernels/kernel.ts), `i`
+ * being the element. `emit(name, row)` is placed where the value of a state row is known (so the
+ * state program stops there for that row); the parameter is `p` at the end. Inputs: scalars,
+ * grad, param, state, then sums with norm clipping.
  */
-function updateBody(a: FusedUpdateAttrs): string {
+function updateBody(a: FusedUpdateAttrs, emit: (value: string, row: number) => string): string {
   const { vhat, average } = stateRows(a.amsgrad, a.ema);
   let scale = '1.0';
   if (a.normClipping === 'clipnorm') scale = `scaleOf(sqrt(getSums(${a.index})))`;
@@ -15,18 +16,21 @@ function updateBody(a: FusedUpdateAttrs): string {
     float g = getGrad(i) * ${scale};
     float limit = getScalars(${S.clipValue});
     if (limit > 0.0) g = min(max(g, -limit), limit);
+    float m0 = getState(0, i);
+    float m = m0 + (g - m0) * getScalars(${S.oneMinusBeta1});
+    ${emit('m', 0)}
+    float v0 = getState(1, i);
+    float v = v0 + (g * g - v0) * getScalars(${S.oneMinusBeta2});
+    ${emit('v', 1)}
+    float second = v;
+    ${vhat < 0 ? '' : `second = max(getState(${vhat}, i), v);
+    ${emit('second', vhat)}`}
     float p = getParam(i);
     p = p - p * getScalars(${S.firstDecay + a.index});
-    float m0 = getState(0, i);
-    float v0 = getState(1, i);
-    float m = m0 + (g - m0) * getScalars(${S.oneMinusBeta1});
-    float v = v0 + (g * g - v0) * getScalars(${S.oneMinusBeta2});
-    float second = v;
-    ${vhat < 0 ? '' : `second = max(getState(${vhat}, i), v);`}
     p = p - (getScalars(${S.alpha}) * m) / (sqrt(second) + getScalars(${S.epsilon}));
-    float avg = 0.0;
     ${average < 0 ? '' : `float momentum = getScalars(${S.emaMomentum});
-    avg = momentum * getState(${average}, i) + (1.0 - momentum) * p;
+    float avg = momentum * getState(${average}, i) + (1.0 - momentum) * p;
+    ${emit('avg', average)}
     if (getScalars(${S.emaOverwrite}) > 0.5) p = avg;`}
   `;
 }
@@ -37,9 +41,7 @@ function helpers(a: FusedUpdateAttrs): string {
   if (a.normClipping === 'clipnorm') return scaleOf;
   return `${scaleOf}
   float globalScale() {
-    float total = 0.0;
-    for (int k = 0; k < ${a.count}; k++) total += getSums(k);
-    float norm = sqrt(total);
+    float norm = sqrt(getSums(0));
     // A non-finite global norm makes every gradient NaN, as the pipeline's rule says.
     if (!(norm <= 3.40282347e38)) return NAN;
     return scaleOf(norm);
@@ -58,7 +60,7 @@ export function paramProgram(a: FusedUpdateAttrs): WebGLProgramLike {
     userCode: `${helpers(a)}
   void main() {
     int i = getOutputCoords();
-    ${updateBody(a)}
+    ${updateBody(a, () => '')}
     setOutput(p);
   }`,
   };
@@ -66,11 +68,7 @@ export function paramProgram(a: FusedUpdateAttrs): WebGLProgramLike {
 
 /** Every state row of one variable (m, v, vhat, average): output `[rows, size]`. */
 export function stateProgram(a: FusedUpdateAttrs): WebGLProgramLike {
-  const { rows, vhat, average } = stateRows(a.amsgrad, a.ema);
-  const pick = ['m', 'v'];
-  if (vhat >= 0) pick[vhat] = 'second';
-  if (average >= 0) pick[average] = 'avg';
-  const select = pick.map((name, r) => (r === rows - 1 ? name : `r == ${r} ? ${name} : `)).join('');
+  const { rows } = stateRows(a.amsgrad, a.ema);
   return {
     variableNames: inputs(a),
     outputShape: [rows, a.size],
@@ -79,8 +77,7 @@ export function stateProgram(a: FusedUpdateAttrs): WebGLProgramLike {
     ivec2 rc = getOutputCoords();
     int r = rc.x;
     int i = rc.y;
-    ${updateBody(a)}
-    setOutput(${select});
+    ${updateBody(a, (value, row) => `if (r == ${row}) { setOutput(${value}); return; }`)}
   }`,
   };
 }
@@ -118,6 +115,20 @@ export function joinProgram(sizes: readonly number[]): WebGLProgramLike {
     float r = 0.0;
     ${picks}
     setOutput(r);
+  }`,
+  };
+}
+
+/** The sum of a `[count]` input into `[1]`. */
+export function totalProgram(count: number): WebGLProgramLike {
+  return {
+    variableNames: ['Sums'],
+    outputShape: [1],
+    userCode: `
+  void main() {
+    float s = 0.0;
+    for (int k = 0; k < ${count}; k++) s += getSums(k);
+    setOutput(s);
   }`,
   };
 }

@@ -26,6 +26,7 @@ export interface WebGPUBackendLike {
   readonly device: DeviceLike;
   readonly tensorMap: { get(dataId: object): { resource?: unknown } };
   uploadToGPU(dataId: object): void;
+  disposeData(dataId: object): boolean;
   makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   ensureCommandEncoderReady(): void;
   endComputePassEncoder(): void;
@@ -42,7 +43,7 @@ export function isWebGPUBackend(backend: unknown): backend is WebGPUBackendLike 
   return b !== null && typeof b === 'object' && typeof b.device === 'object' && b.device !== null
     && typeof b.uploadToGPU === 'function' && typeof b.ensureCommandEncoderReady === 'function'
     && typeof b.endComputePassEncoder === 'function' && typeof b.submitQueue === 'function'
-    && typeof b.makeTensorInfo === 'function' && b.commandQueueOwnedIds instanceof WeakSet
+    && typeof b.makeTensorInfo === 'function' && typeof b.disposeData === 'function' && b.commandQueueOwnedIds instanceof WeakSet
     && typeof (b.tensorMap as { get?: unknown } | undefined)?.get === 'function';
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FUSED_UPDATE, SUMS_OF_SQUARES, stateRows, type FusedUpdateAttrs } from '../kernel-names.js';
+import { FUSED_UPDATE, SUMS_OF_SQUARES, stateRows, type FusedUpdateAttrs, type SumsAttrs } from '../kernel-names.js';
 import { dispatch, grid, isWebGPUBackend, pipelineFor, type WebGPUBackendLike } from './backend.js';
-import { UPDATE_WORKGROUP, sumsShader, updateShader } from './shaders.js';
+import { UPDATE_WORKGROUP, sumsShader, totalShader, updateShader } from './shaders.js';
 
 function webgpu(backend: unknown): WebGPUBackendLike {
   if (!isWebGPUBackend(backend)) throw new Error('Adam: the fused webgpu kernels need tfjs-backend-webgpu 4.x');
@@ -29,7 +29,7 @@ function fusedUpdate({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensorIn
 }
 
 /** Sums of squares of every input, as many per dispatch as the storage-buffer limit allows. */
-function sumsOfSquares({ inputs, backend: raw }: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+function sumsOfSquares({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const backend = webgpu(raw);
   const grads = Object.keys(inputs).sort((x, y) => Number(x.slice(1)) - Number(y.slice(1))).map((k) => inputs[k]!);
   const out = newOutput(backend, [grads.length]);
@@ -39,7 +39,11 @@ function sumsOfSquares({ inputs, backend: raw }: { inputs: tf.NamedTensorInfoMap
     const sizes = group.map((g) => tf.util.sizeFromShape(g.shape));
     dispatch(backend, pipelineFor(backend.device, sumsShader(sizes, first)), [out, ...group], [group.length, 1]);
   }
-  return out;
+  if (!(attrs as unknown as SumsAttrs | undefined)?.total) return out;
+  const total = newOutput(backend, [1]);
+  dispatch(backend, pipelineFor(backend.device, totalShader(grads.length)), [total, out], [1, 1]);
+  backend.disposeData(out.dataId);
+  return total;
 }
 
 /** Registers the fused kernels for the `webgpu` backend (once). */

@@ -36,9 +36,7 @@ fn scale_of(norm: f32) -> f32 {
 }
 ${a.normClipping === 'globalClipnorm' ? `
 fn global_scale() -> f32 {
-  var total = 0.0;
-  for (var k = 0u; k < ${a.count}u; k++) { total += sums[k]; }
-  let norm = sqrt(total);
+  let norm = sqrt(sums[0]);
   // A non-finite global norm makes every gradient NaN, as the pipeline's rule says.
   if (!(norm <= bitcast<f32>(0x7f7fffffu))) { var nan_bits = 0x7fc00000u; return bitcast<f32>(nan_bits); }
   return scale_of(norm);
@@ -97,6 +95,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
   if (lid == 0u) { sums[${first}u + w] = partial[0]; }
+}
+`;
+}
+
+/** The sum of `count` partial sums into `total[0]` (one thread: a few dozen values). */
+export function totalShader(count: number): string {
+  return `
+${f32(0, 'total', 'read_write')}
+${f32(1, 'sums', 'read')}
+
+@compute @workgroup_size(1)
+fn main() {
+  var s = 0.0;
+  for (var k = 0u; k < ${count}u; k++) { s += sums[k]; }
+  total[0] = s;
 }
 `;
 }
