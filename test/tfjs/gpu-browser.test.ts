@@ -43,12 +43,12 @@ describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 
     await open?.close();
   });
 
-  async function run(backend: string, c: GpuCase, execution: Execution): Promise<GpuResult> {
+  async function run(backend: string, c: GpuCase, execution: Execution, path: string = execution): Promise<GpuResult> {
     const result = await open.page.evaluate(([b, cc, e]) => window.gpuRun(b, cc, e), [backend, c, execution] as const);
     if ('error' in result) assert.fail(`${backend} ${c.label}: ${result.error}`);
     assert.deepEqual(open.pageErrors, []);
     assert.equal(result.backend, backend);
-    assert.equal(result.path, execution, `${backend} ${c.label}: the path that ran`);
+    assert.equal(result.path, path, `${backend} ${c.label}: the path that ran`);
     assert.deepEqual(result.warnings, [], `${backend} ${c.label}: console warnings`);
     return result;
   }
@@ -69,6 +69,16 @@ describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 
           assertMatches(r, await expected(c), `${backend} ${c.label}`);
         }
       });
+      test(`${backend}, ${execution}: a non-finite global norm makes every weight NaN, as on the kernels`, async () => {
+        const base = makeCase('infinite gradient', 9, 1, { globalClipnorm: 1 });
+        const grads = base.grads.map((step) => step.map((g, i) => (i === 4 ? g.map((x, j) => (j === 0 ? Infinity : x)) : g)));
+        const c: GpuCase = { ...base, grads };
+        const r = await run(backend, c, execution);
+        assertClean(r, `${backend} ${c.label}`);
+        const wanted = await expected(c);
+        assert.ok(wanted.weights.flat().every(Number.isNaN), 'the kernels give NaN everywhere');
+        assert.ok(r.weights.flat().every(Number.isNaN), `${backend}: NaN everywhere, got ${r.weights.flat().filter((x) => !Number.isNaN(x)).length} numbers`);
+      });
       for (const count of [4, 40]) {
         test(`${backend}, ${execution}: every option set, ${count} variables, equals the cpu kernels`, async () => {
           for (const c of optionCases(count)) {
@@ -80,5 +90,12 @@ describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 
         });
       }
     }
+    test(`${backend}: 'auto' runs the fused programs, and tensor ops with jitCompile false`, async () => {
+      const c = makeCase('auto', 3, 2, { amsgrad: true });
+      const wanted = await expected(c);
+      assertMatches(await run(backend, c, 'auto', 'gpu-fused'), wanted, `${backend} auto`);
+      const off: GpuCase = { ...c, options: { ...c.options, jitCompile: false } };
+      assertMatches(await run(backend, off, 'auto', 'tensor-ops'), wanted, `${backend} auto, jitCompile false`);
+    });
   }
 });

@@ -43,7 +43,7 @@ function helpers(a: FusedUpdateAttrs): string {
   float globalScale() {
     float norm = sqrt(getSums(0));
     // A non-finite global norm makes every gradient NaN, as the pipeline's rule says.
-    if (!(norm <= 3.40282347e38)) return NAN;
+    if (isnan(norm) || isinf(norm)) return NAN;
     return scaleOf(norm);
   }`;
 }

@@ -38,7 +38,8 @@ ${a.normClipping === 'globalClipnorm' ? `
 fn global_scale() -> f32 {
   let norm = sqrt(sums[0]);
   // A non-finite global norm makes every gradient NaN, as the pipeline's rule says.
-  if (!(norm <= bitcast<f32>(0x7f7fffffu))) { var nan_bits = 0x7fc00000u; return bitcast<f32>(nan_bits); }
+  // Tested on the bits: WGSL lets compilers assume finite floats in comparisons.
+  if ((bitcast<u32>(norm) & 0x7fffffffu) >= 0x7f800000u) { var nan_bits = 0x7fc00000u; return bitcast<f32>(nan_bits); }
   return scale_of(norm);
 }` : ''}
 
