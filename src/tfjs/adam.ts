@@ -35,7 +35,8 @@ export interface TfjsWeightDecayExclusion {
  * EMA, learning-rate schedules) and gives the core's numbers.
  *
  * - On the `cpu` and `wasm` backends a step runs through the core's kernels on typed arrays; on
- *   other backends as TensorFlow.js ops in one `tidy` (see {@link Execution}).
+ *   `webgl` and `webgpu` in fused GPU programs; elsewhere as TensorFlow.js ops in one `tidy` (see
+ *   {@link Execution} and `executionPath`).
  * - State is kept per variable object, not per position, and saved in Keras order (`iter` first):
  *   `model.save(handler, { includeOptimizer: true })` and `tf.loadLayersModel` restore it.
  * - With `useEma`, `model.fit` overwrites the weights with their averages when it ends (unless
@@ -358,7 +359,7 @@ export class Adam extends tf.Optimizer {
     if (this.execution !== 'auto') return this.execution;
     const backend = tf.getBackend();
     if (backend === 'cpu' || backend === 'wasm') return 'kernels';
-    return this.jitCompile ? 'gpu-fused' : 'tensor-ops';
+    return this.jitCompile && (backend === 'webgl' || backend === 'webgpu') ? 'gpu-fused' : 'tensor-ops';
   }
 
   private pendingSnapshot({ arrays, names, shapes }: PendingState): NamedState[] {

@@ -11,9 +11,9 @@ export interface NamedState {
 }
 
 /**
- * Runs the steps of one optimizer and holds its state: {@link KernelEngine} on typed arrays,
- * {@link TensorEngine} as tensor ops. Both follow semantics.md section 1 and 2 and lay the state
- * out in the same Keras order, so saved state moves between them.
+ * Runs the steps of one optimizer and holds its state: `KernelEngine` on typed arrays,
+ * `FusedEngine` in fused GPU programs, `TensorEngine` as tensor ops. All follow semantics.md
+ * sections 1 and 2 and lay the state out in the same Keras order, so saved state moves between them.
  */
 export interface StepEngine {
   readonly kind: ExecutionPath;

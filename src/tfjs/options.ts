@@ -8,10 +8,10 @@ import type { LearningRate } from '../optimizer.js';
  * `dataSync`, variables written back once per step). `'gpu-fused'`: fused programs registered with
  * TensorFlow.js for the webgl and webgpu backends (one program per variable and array written),
  * nothing leaving the device. `'tensor-ops'`: the same arithmetic as TensorFlow.js ops inside one
- * `tidy`. `'auto'` picks `'kernels'` on the `cpu` and `wasm` backends and, on every other backend,
- * `'gpu-fused'` (or `'tensor-ops'` with `jitCompile: false`), once, when the optimizer is built.
- * Where the fused programs cannot run (another backend, no float32 render targets) steps run as
- * tensor ops, after one console warning.
+ * `tidy`. `'auto'` picks, once, when the optimizer is built: `'kernels'` on the `cpu` and `wasm`
+ * backends, `'gpu-fused'` on `webgl` and `webgpu` (`'tensor-ops'` there with `jitCompile: false`),
+ * `'tensor-ops'` elsewhere. Where the fused programs cannot run (another backend, no float32
+ * render targets) steps run as tensor ops, after one console warning.
  */
 export type Execution = 'auto' | 'kernels' | 'gpu-fused' | 'tensor-ops';
 

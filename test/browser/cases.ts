@@ -21,6 +21,8 @@ export interface GpuCase {
   readonly grads: readonly (readonly (readonly number[])[])[];
   /** Save the state after this many steps, load it into a new optimizer and go on with that one. */
   readonly reloadAfter?: number;
+  /** A `tf.Variable` learning rate of this value (read back every step). */
+  readonly learningRateVariable?: number;
   /** Excluded from weight decay by name pattern. */
   readonly excludeNames?: readonly string[];
 }

@@ -26,8 +26,9 @@ function countReadbacks(): { count: () => number; restore: () => void } {
   };
 }
 
-function makeOptimizer(c: GpuCase, execution: Execution): Adam {
+function makeOptimizer(c: GpuCase, execution: Execution, rate: tf.Variable<tf.Rank.R0> | null): Adam {
   const options: AdamOptions = { ...c.options, execution };
+  if (rate !== null) options.learningRate = rate;
   if (c.schedule !== undefined) {
     const { initialLearningRate, decaySteps, decayRate } = c.schedule;
     options.learningRate = new schedules.ExponentialDecay({ initialLearningRate, decaySteps, decayRate });
@@ -49,7 +50,8 @@ export async function runCase(c: GpuCase, execution: Execution, gpuErrors: strin
   };
   const unique = `${Math.random().toString(36).slice(2, 8)}`;
   const variables = c.shapes.map((shape, i) => tf.variable(tf.tensor(c.initial[i] as number[], shape as number[], 'float32'), true, `case${unique}/v${i}`));
-  let optimizer = makeOptimizer(c, execution);
+  const rate = c.learningRateVariable === undefined ? null : tf.variable(tf.scalar(c.learningRateVariable), false);
+  let optimizer = makeOptimizer(c, execution, rate);
   let tensorsAfterFirst = 0;
   let readbacks = 0;
   try {
@@ -58,7 +60,7 @@ export async function runCase(c: GpuCase, execution: Execution, gpuErrors: strin
         const saved = await optimizer.getWeights();
         const copies = await Promise.all(saved.map(async (w) => ({ name: w.name, tensor: tf.tensor(await w.tensor.data(), w.tensor.shape, w.tensor.dtype) })));
         optimizer.dispose();
-        optimizer = makeOptimizer(c, execution);
+        optimizer = makeOptimizer(c, execution, rate);
         await optimizer.setWeights(copies);
         tf.dispose(copies.map((w) => w.tensor));
       }
@@ -83,6 +85,7 @@ export async function runCase(c: GpuCase, execution: Execution, gpuErrors: strin
   } finally {
     optimizer.dispose();
     tf.dispose(variables);
+    rate?.dispose();
     console.warn = warn;
   }
 }

@@ -90,6 +90,18 @@ describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 
         });
       }
     }
+    // On SwiftShader's WebGPU a synchronous read-back loses the device, so this runs on WebGL only.
+    if (backend === 'webgl') {
+      test(`${backend}: a tf.Variable learning rate is the one read-back, once per step`, async () => {
+        const c = { ...makeCase('variable learning rate', 6, 4, { globalClipnorm: 1 }), learningRateVariable: 0.01 };
+        const wanted = await expected(c);
+        for (const execution of ['gpu-fused', 'tensor-ops'] as const) {
+          const r = await run(backend, c, execution);
+          assert.equal(r.readbacks, c.grads.length - 1, `${execution}: one read-back per step after the first`);
+          assertMatches(r, wanted, `${backend} ${execution} variable learning rate`);
+        }
+      });
+    }
     test(`${backend}: 'auto' runs the fused programs, and tensor ops with jitCompile false`, async () => {
       const c = makeCase('auto', 3, 2, { amsgrad: true });
       const wanted = await expected(c);
