@@ -23,6 +23,8 @@ export interface GpuCase {
   readonly reloadAfter?: number;
   /** A `tf.Variable` learning rate of this value (read back every step). */
   readonly learningRateVariable?: number;
+  /** Write the averages into the variables after the last step (`finalizeVariableValues`). */
+  readonly finalize?: boolean;
   /** Excluded from weight decay by name pattern. */
   readonly excludeNames?: readonly string[];
 }
@@ -74,8 +76,8 @@ export function optionCases(count: number, steps = 3): GpuCase[] {
   return [
     makeCase(`defaults, ${count} variables`, count, steps, {}),
     makeCase(`amsgrad + weight decay + global clipnorm + EMA, ${count} variables`, count, steps + 1, {
-      amsgrad: true, weightDecay: 0.05, globalClipnorm: 1, useEma: true, emaMomentum: 0.9, emaOverwriteFrequency: 2,
-    }, { excludeNames: ['v1$'], reloadAfter: 2 }),
+      amsgrad: true, weightDecay: 0.05, globalClipnorm: 1, useEma: true, emaMomentum: 0.9, emaOverwriteFrequency: 3,
+    }, { excludeNames: ['v1$'], reloadAfter: 2, finalize: true }),
     makeCase(`schedule, ${count} variables`, count, steps, { epsilon: 1e-6 }, {
       schedule: { kind: 'exponential', initialLearningRate: 0.05, decaySteps: 1, decayRate: 0.5 },
     }),

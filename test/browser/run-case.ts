@@ -75,6 +75,7 @@ export async function runCase(c: GpuCase, execution: Execution, gpuErrors: strin
       tf.dispose(grads.map((g) => g.tensor));
       if (step === 0) tensorsAfterFirst = tf.memory().numTensors;
     }
+    if (c.finalize === true) optimizer.finalizeVariableValues(variables);
     const tensorsAfterLast = tf.memory().numTensors;
     const weights = await Promise.all(variables.map(async (v) => Array.from(await v.data())));
     const state = await Promise.all((await optimizer.getWeights()).map(async (w) => Array.from(await w.tensor.data())));

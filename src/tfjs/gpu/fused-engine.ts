@@ -137,6 +137,7 @@ export class FusedEngine implements StepEngine {
       ? null
       : tf.engine().runKernel(SUMS_OF_SQUARES, Object.fromEntries(flat.map((g, i) => [`g${i}`, g])), { total: normClipping === 'globalClipnorm' }) as tf.Tensor;
     entries.forEach((entry, index) => {
+      if (entry.size === 0) return;
       const attrs: FusedUpdateAttrs = { size: entry.size, amsgrad: this.core.amsgrad, ema: this.core.useEma, normClipping, index };
       const inputs: tf.NamedTensorMap = { param: tf.reshape(entry.variable, [entry.size]), grad: flat[index], state: entry.state, scalars };
       if (sums !== null) inputs.sums = sums;
