@@ -10,11 +10,13 @@ export interface WebGLProgramLike {
   userCode: string;
   packedInputs?: boolean;
   packedOutput?: boolean;
+  enableShapeUniforms?: boolean;
+  customUniforms?: { name: string; type: 'int' | 'float' }[];
 }
 
 /** tfjs-backend-webgl's `MathBackendWebGL`, the members used here. */
 export interface WebGLBackendLike {
-  runWebGLProgram(program: WebGLProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
+  runWebGLProgram(program: WebGLProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType, customUniformValues?: number[][]): tf.TensorInfo;
   disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
 }
 

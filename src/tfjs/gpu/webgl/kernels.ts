@@ -17,7 +17,8 @@ function fusedUpdate({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensorIn
   const a = attrs as unknown as FusedUpdateAttrs;
   const { param, grad, state, scalars, sums } = inputs;
   const list = [scalars!, grad!, param!, state!, ...(a.normClipping === 'none' ? [] : [sums!])];
-  return [backend.runWebGLProgram(paramProgram(a), list, 'float32'), backend.runWebGLProgram(stateProgram(a), list, 'float32')];
+  const uniforms = [[a.index]];
+  return [backend.runWebGLProgram(paramProgram(a), list, 'float32', uniforms), backend.runWebGLProgram(stateProgram(a), list, 'float32', uniforms)];
 }
 
 /** Sums of squares: up to {@link PER_DRAW} gradients per draw, the parts joined in as few draws. */

@@ -10,7 +10,7 @@ import type { WebGLProgramLike } from './backend.js';
 function updateBody(a: FusedUpdateAttrs, emit: (value: string, row: number) => string): string {
   const { vhat, average } = stateRows(a.amsgrad, a.ema);
   let scale = '1.0';
-  if (a.normClipping === 'clipnorm') scale = `scaleOf(sqrt(getSums(${a.index})))`;
+  if (a.normClipping === 'clipnorm') scale = 'scaleOf(sqrt(getSums(adamIndex)))';
   if (a.normClipping === 'globalClipnorm') scale = 'globalScale()';
   return `
     float g = getGrad(i) * ${scale};
@@ -26,7 +26,7 @@ function updateBody(a: FusedUpdateAttrs, emit: (value: string, row: number) => s
     ${vhat < 0 ? '' : `second = max(getState(${vhat}, i), v);
     ${emit('second', vhat)}`}
     float p = getParam(i);
-    p = p - p * getScalars(${S.firstDecay + a.index});
+    p = p - p * getScalars(${S.firstDecay} + adamIndex);
     p = p - (getScalars(${S.alpha}) * m) / (sqrt(second) + getScalars(${S.epsilon}));
     ${average < 0 ? '' : `float momentum = getScalars(${S.emaMomentum});
     float avg = momentum * getState(${average}, i) + (1.0 - momentum) * p;
@@ -52,10 +52,18 @@ function inputs(a: FusedUpdateAttrs): string[] {
   return ['scalars', 'grad', 'param', 'state', ...(a.normClipping === 'none' ? [] : ['sums'])];
 }
 
+/**
+ * What the update programs share: sizes come as shape uniforms and the variable's position as the
+ * uniform `adamIndex`, so one compiled program serves every variable of a model.
+ */
+function updateProgram(a: FusedUpdateAttrs): Pick<WebGLProgramLike, 'variableNames' | 'enableShapeUniforms' | 'customUniforms'> {
+  return { variableNames: inputs(a), enableShapeUniforms: true, customUniforms: [{ name: 'adamIndex', type: 'int' }] };
+}
+
 /** The new parameter of one variable: output `[size]`. */
 export function paramProgram(a: FusedUpdateAttrs): WebGLProgramLike {
   return {
-    variableNames: inputs(a),
+    ...updateProgram(a),
     outputShape: [a.size],
     userCode: `${helpers(a)}
   void main() {
@@ -70,7 +78,7 @@ export function paramProgram(a: FusedUpdateAttrs): WebGLProgramLike {
 export function stateProgram(a: FusedUpdateAttrs): WebGLProgramLike {
   const { rows } = stateRows(a.amsgrad, a.ema);
   return {
-    variableNames: inputs(a),
+    ...updateProgram(a),
     outputShape: [rows, a.size],
     userCode: `${helpers(a)}
   void main() {
