@@ -21,6 +21,8 @@ export interface GpuCase {
   readonly grads: readonly (readonly (readonly number[])[])[];
   /** Save the state after this many steps, load it into a new optimizer and go on with that one. */
   readonly reloadAfter?: number;
+  /** The path of the optimizer loaded at `reloadAfter` (default: the same as before). */
+  readonly reloadExecution?: 'kernels' | 'gpu-fused' | 'tensor-ops';
   /** A `tf.Variable` learning rate of this value (read back every step). */
   readonly learningRateVariable?: number;
   /** Write the averages into the variables after the last step (`finalizeVariableValues`). */

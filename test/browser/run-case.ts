@@ -60,7 +60,7 @@ export async function runCase(c: GpuCase, execution: Execution, gpuErrors: strin
         const saved = await optimizer.getWeights();
         const copies = await Promise.all(saved.map(async (w) => ({ name: w.name, tensor: tf.tensor(await w.tensor.data(), w.tensor.shape, w.tensor.dtype) })));
         optimizer.dispose();
-        optimizer = makeOptimizer(c, execution, rate);
+        optimizer = makeOptimizer(c, c.reloadExecution ?? execution, rate);
         await optimizer.setWeights(copies);
         tf.dispose(copies.map((w) => w.tensor));
       }

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
 import type { Execution } from '../../src/tfjs/index.js';
 import { optionCases, makeCase, type GpuCase, type GpuResult } from '../browser/cases.js';
@@ -102,6 +103,42 @@ describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 
         }
       });
     }
+    test(`${backend}: state saved on one path continues on the other`, async () => {
+      const base = makeCase('across paths', 5, 4, { amsgrad: true, useEma: true, clipnorm: 0.5, weightDecay: 0.02 }, { reloadAfter: 2 });
+      const wanted = await expected(base);
+      for (const [from, to] of [['gpu-fused', 'tensor-ops'], ['tensor-ops', 'gpu-fused']] as const) {
+        const r = await run(backend, { ...base, reloadExecution: to }, from, to);
+        assertMatches(r, wanted, `${backend} ${from} -> ${to}`);
+      }
+    });
+    test(`${backend}, gpu-fused: any option set gives the kernels' numbers (property)`, async () => {
+      const options = fc.record({
+        learningRate: fc.double({ min: 1e-4, max: 0.1, noNaN: true }),
+        beta1: fc.double({ min: 0, max: 0.99, noNaN: true }),
+        beta2: fc.double({ min: 0.5, max: 0.9999, noNaN: true }),
+        epsilon: fc.constantFrom(1e-7, 1e-3, 0.1),
+        adaptiveEpsilon: fc.boolean(),
+        amsgrad: fc.boolean(),
+        weightDecay: fc.option(fc.double({ min: 0, max: 0.5, noNaN: true }), { nil: null }),
+        clipping: fc.constantFrom('none', 'clipnorm', 'globalClipnorm', 'clipvalue', 'clipnorm+clipvalue', 'globalClipnorm+clipvalue'),
+        limit: fc.double({ min: 0.05, max: 5, noNaN: true }),
+        useEma: fc.boolean(),
+        emaMomentum: fc.double({ min: 0, max: 1, noNaN: true }),
+        emaOverwriteFrequency: fc.constantFrom(null, 1, 2),
+        count: fc.integer({ min: 1, max: 9 }),
+      });
+      await fc.assert(fc.asyncProperty(options, async ({ clipping, limit, count, ...rest }) => {
+        const clip = {
+          clipnorm: clipping.startsWith('clipnorm') ? limit : null,
+          globalClipnorm: clipping.startsWith('globalClipnorm') ? limit : null,
+          clipvalue: clipping.endsWith('clipvalue') ? limit / 2 : null,
+        };
+        const c = makeCase(`property ${clipping}`, count, 2, { ...rest, ...clip });
+        const r = await run(backend, c, 'gpu-fused');
+        assertClean(r, `${backend} property`);
+        assertMatches(r, await expected(c), `${backend} ${JSON.stringify(c.options)}`);
+      }), { numRuns: 8, seed: 11 });
+    });
     test(`${backend}: 'auto' runs the fused programs, and tensor ops with jitCompile false`, async () => {
       const c = makeCase('auto', 3, 2, { amsgrad: true });
       const wanted = await expected(c);
