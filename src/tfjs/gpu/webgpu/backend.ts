@@ -10,6 +10,11 @@ export interface ComputePassLike {
   end(): void;
 }
 
+export interface BufferLike {
+  getMappedRange(): ArrayBuffer;
+  unmap(): void;
+}
+
 export interface PipelineLike {
   getBindGroupLayout(index: number): unknown;
 }
@@ -18,6 +23,7 @@ export interface DeviceLike {
   createShaderModule(descriptor: { code: string }): unknown;
   createComputePipeline(descriptor: { layout: 'auto'; compute: { module: unknown; entryPoint: string } }): PipelineLike;
   createBindGroup(descriptor: { layout: unknown; entries: { binding: number; resource: { buffer: unknown } }[] }): unknown;
+  createBuffer(descriptor: { size: number; usage: number; mappedAtCreation?: boolean }): BufferLike;
   readonly limits: { readonly maxStorageBuffersPerShaderStage: number; readonly maxComputeWorkgroupsPerDimension: number };
 }
 
@@ -61,13 +67,37 @@ export function pipelineFor(device: DeviceLike, code: string): PipelineLike {
   return pipeline;
 }
 
+/** GPUBufferUsage.UNIFORM, as WebGPU defines it. */
+const UNIFORM_USAGE = 0x40;
+const constants = new WeakMap<DeviceLike, Map<string, BufferLike>>();
+
+/**
+ * A small uniform buffer holding these u32 values, written once when first asked for and kept for
+ * the device's life (a few bytes per variable of a model): per-variable constants that change no
+ * step, so that no step writes them.
+ */
+export function constantBuffer(device: DeviceLike, values: readonly number[]): BufferLike {
+  const key = values.join(',');
+  let cache = constants.get(device);
+  if (cache === undefined) constants.set(device, (cache = new Map()));
+  let buffer = cache.get(key);
+  if (buffer === undefined) {
+    buffer = device.createBuffer({ size: Math.max(16, Math.ceil(values.length / 4) * 16), usage: UNIFORM_USAGE, mappedAtCreation: true });
+    new Uint32Array(buffer.getMappedRange()).set(values);
+    buffer.unmap();
+    cache.set(key, buffer);
+  }
+  return buffer;
+}
+
 /**
  * Records one dispatch into the backend's command stream, as its own programs are recorded: the
  * same encoder and compute pass, the tensors marked in use until the queue is submitted, and the
- * same submit batching. `bindings[i]` is the tensor bound at binding i (each uploaded first).
+ * same submit batching. `bindings[i]` is bound at binding i: a tensor (uploaded first) or a buffer.
  */
-export function dispatch(backend: WebGPUBackendLike, pipeline: PipelineLike, bindings: readonly tf.TensorInfo[], workgroups: readonly [number, number]): void {
+export function dispatch(backend: WebGPUBackendLike, pipeline: PipelineLike, bindings: readonly (tf.TensorInfo | BufferLike)[], workgroups: readonly [number, number]): void {
   const entries = bindings.map((t, binding) => {
+    if (!('dataId' in t)) return { binding, resource: { buffer: t as unknown } };
     backend.uploadToGPU(t.dataId);
     backend.commandQueueOwnedIds.add(t.dataId);
     return { binding, resource: { buffer: backend.tensorMap.get(t.dataId).resource } };

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FUSED_UPDATE, SUMS_OF_SQUARES, stateRows, type FusedUpdateAttrs, type SumsAttrs } from '../kernel-names.js';
-import { dispatch, grid, isWebGPUBackend, pipelineFor, type WebGPUBackendLike } from './backend.js';
+import { constantBuffer, dispatch, grid, isWebGPUBackend, pipelineFor, type BufferLike, type WebGPUBackendLike } from './backend.js';
 import { UPDATE_WORKGROUP, sumsShader, totalShader, updateShader } from './shaders.js';
 
 function webgpu(backend: unknown): WebGPUBackendLike {
@@ -21,7 +21,7 @@ function fusedUpdate({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensorIn
   const { param, grad, state, scalars, sums } = inputs;
   const paramOut = newOutput(backend, [a.size]);
   const stateOut = newOutput(backend, [stateRows(a.amsgrad, a.ema).rows, a.size]);
-  const bindings = [scalars!, grad!, param!, state!, paramOut, stateOut];
+  const bindings: (tf.TensorInfo | BufferLike)[] = [scalars!, grad!, param!, state!, paramOut, stateOut, constantBuffer(backend.device, [a.size, a.index])];
   if (a.normClipping !== 'none') bindings.push(sums!);
   const pipeline = pipelineFor(backend.device, updateShader(a));
   dispatch(backend, pipeline, bindings, grid(Math.ceil(a.size / UPDATE_WORKGROUP), backend.device.limits.maxComputeWorkgroupsPerDimension));

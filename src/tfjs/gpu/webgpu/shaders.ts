@@ -11,24 +11,26 @@ const f32 = (binding: number, name: string, access: 'read' | 'read_write') =>
 /**
  * The whole update of one variable, one thread per element, in the order of the kernels
  * (src/kernels/kernel.ts): norm-clip factor, clipvalue, decay, m, v, the AMSGrad maximum, the
- * update, the EMA and its overwrite. Writes the new parameter and every state row.
- * Bindings: scalars, grad, param, state, paramOut, stateOut, then sums with norm clipping.
+ * update, the EMA and its overwrite. Writes the new parameter and every state row. The variable's
+ * size and position come from a uniform, so one pipeline serves every variable.
+ * Bindings: scalars, grad, param, state, paramOut, stateOut, info, then sums with norm clipping.
  */
 export function updateShader(a: FusedUpdateAttrs): string {
-  const { rows, vhat, average } = stateRows(a.amsgrad, a.ema);
-  const n = `${a.size}u`;
-  const row = (r: number) => (r === 0 ? 'i' : `${r}u * ${n} + i`);
+  const { vhat, average } = stateRows(a.amsgrad, a.ema);
+  const row = (r: number) => (r === 0 ? 'i' : `${r}u * n + i`);
   let scale = '1.0';
-  if (a.normClipping === 'clipnorm') scale = `scale_of(sqrt(sums[${a.index}u]))`;
+  if (a.normClipping === 'clipnorm') scale = 'scale_of(sqrt(sums[info.index]))';
   if (a.normClipping === 'globalClipnorm') scale = 'global_scale()';
   return `
+struct Info { size: u32, index: u32 }
 ${f32(0, 'scalars', 'read')}
 ${f32(1, 'grad', 'read')}
 ${f32(2, 'param', 'read')}
 ${f32(3, 'state', 'read')}
 ${f32(4, 'paramOut', 'read_write')}
 ${f32(5, 'stateOut', 'read_write')}
-${a.normClipping === 'none' ? '' : f32(6, 'sums', 'read')}
+@group(0) @binding(6) var<uniform> info: Info;
+${a.normClipping === 'none' ? '' : f32(7, 'sums', 'read')}
 
 fn scale_of(norm: f32) -> f32 {
   let limit = scalars[${S.clipLimit}];
@@ -46,12 +48,13 @@ fn global_scale() -> f32 {
 @compute @workgroup_size(${UPDATE_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = gid.x + gid.y * groups.x * ${UPDATE_WORKGROUP}u;
-  if (i >= ${n}) { return; }
+  let n = info.size;
+  if (i >= n) { return; }
   var g = grad[i] * ${scale};
   let limit = scalars[${S.clipValue}];
   if (limit > 0.0) { g = min(max(g, -limit), limit); }
   var p = param[i];
-  p = p - p * scalars[${S.firstDecay}u + ${a.index}u];
+  p = p - p * scalars[${S.firstDecay}u + info.index];
   let m0 = state[i];
   let v0 = state[${row(1)}];
   let m = m0 + (g - m0) * scalars[${S.oneMinusBeta1}];
@@ -68,7 +71,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (scalars[${S.emaOverwrite}] > 0.5) { p = avg; }`}
   paramOut[i] = p;
 }
-// rows: ${rows}
 `;
 }
 
