@@ -32,32 +32,30 @@ export interface WebBenchSpec {
 
 const counters = { dispatches: 0, gpuWrites: 0, tensorUploads: 0, readbacks: 0 };
 
-function wrap<T extends object>(proto: T | undefined, name: string, count: (args: unknown[]) => boolean): void {
+/** Calls `observe` with the arguments of every call of `proto[name]`. */
+function wrap<T extends object>(proto: T | undefined, name: string, observe: (args: unknown[]) => void): void {
   if (proto === undefined) return;
   const record = proto as Record<string, unknown>;
   const original = record[name];
   if (typeof original !== 'function') return;
   record[name] = function (this: unknown, ...args: unknown[]) {
-    if (count(args)) return (original as (...a: unknown[]) => unknown).apply(this, args);
+    observe(args);
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   };
 }
 
 const hasData = (args: unknown[]) => args.some((a) => ArrayBuffer.isView(a));
-wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', () => (counters.dispatches++, true));
-wrap(globalThis.GPUQueue?.prototype, 'writeBuffer', () => (counters.gpuWrites++, true));
+wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', () => counters.dispatches++);
+wrap(globalThis.GPUQueue?.prototype, 'writeBuffer', () => counters.gpuWrites++);
 wrap(globalThis.GPUDevice?.prototype, 'createBuffer', (args) => {
   if ((args[0] as { mappedAtCreation?: boolean } | undefined)?.mappedAtCreation) counters.gpuWrites++;
-  return true;
 });
-wrap(globalThis.GPUBuffer?.prototype, 'unmap', () => true);
-for (const ctx of [globalThis.WebGL2RenderingContext?.prototype]) {
-  wrap(ctx, 'drawArrays', () => (counters.dispatches++, true));
-  wrap(ctx, 'drawElements', () => (counters.dispatches++, true));
-  wrap(ctx, 'texSubImage2D', (args) => (hasData(args) && counters.gpuWrites++, true));
-  wrap(ctx, 'texImage2D', (args) => (hasData(args) && counters.gpuWrites++, true));
-  wrap(ctx, 'bufferSubData', () => (counters.gpuWrites++, true));
-}
+const gl = globalThis.WebGL2RenderingContext?.prototype;
+wrap(gl, 'drawArrays', () => counters.dispatches++);
+wrap(gl, 'drawElements', () => counters.dispatches++);
+wrap(gl, 'texSubImage2D', (args) => hasData(args) && counters.gpuWrites++);
+wrap(gl, 'texImage2D', (args) => hasData(args) && counters.gpuWrites++);
+wrap(gl, 'bufferSubData', () => counters.gpuWrites++);
 
 /** Counts the backend's tensor writes from CPU values and read-backs. */
 function instrumentBackend(): void {

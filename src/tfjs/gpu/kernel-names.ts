@@ -16,7 +16,7 @@ import type { ClippingRule } from '../../optimizer.js';
 export const SUMS_OF_SQUARES = 'AdamSumsOfSquares';
 export const FUSED_UPDATE = 'AdamFusedUpdate';
 
-/** What a fused update program is specialised on (the shader is built and cached per value). */
+/** The attributes of a fused update: the flags select the program; size and index are per variable. */
 export interface FusedUpdateAttrs {
   /** Elements of the variable. */
   readonly size: number;

@@ -26,7 +26,8 @@ function updateBody(a: FusedUpdateAttrs, emit: (value: string, row: number) => s
     ${vhat < 0 ? '' : `second = max(getState(${vhat}, i), v);
     ${emit('second', vhat)}`}
     float p = getParam(i);
-    p = p - p * getScalars(${S.firstDecay} + adamIndex);
+    float decay = getScalars(${S.firstDecay} + adamIndex);
+    if (decay != 0.0) p = p - p * decay;
     p = p - (getScalars(${S.alpha}) * m) / (sqrt(second) + getScalars(${S.epsilon}));
     ${average < 0 ? '' : `float momentum = getScalars(${S.emaMomentum});
     float avg = momentum * getState(${average}, i) + (1.0 - momentum) * p;

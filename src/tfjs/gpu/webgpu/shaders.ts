@@ -54,7 +54,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let limit = scalars[${S.clipValue}];
   if (limit > 0.0) { g = min(max(g, -limit), limit); }
   var p = param[i];
-  p = p - p * scalars[${S.firstDecay}u + info.index];
+  let decay = scalars[${S.firstDecay}u + info.index];
+  if (decay != 0.0) { p = p - p * decay; }
   let m0 = state[i];
   let v0 = state[${row(1)}];
   let m = m0 + (g - m0) * scalars[${S.oneMinusBeta1}];
