@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import type { Execution } from '../../src/tfjs/index.js';
 import type { GpuCase, GpuResult } from './cases.js';
 import { runCase } from './run-case.js';
+import { FUSED_UPDATE } from '../../src/tfjs/gpu/kernel-names.js';
 
 const gpuErrors: string[] = [];
 let listening: object | null = null;
@@ -37,12 +38,29 @@ async function gpuRun(backend: string, c: GpuCase, execution: Execution): Promis
   }
 }
 
+/**
+ * Runs a case with the fused update kernel of `backend` replaced by one that throws, as a program
+ * the device cannot build would; the package's own kernel is registered again afterwards.
+ */
+async function gpuRunBroken(backend: string, c: GpuCase): Promise<GpuResult | { error: string }> {
+  if (tf.getBackend() !== backend) await tf.setBackend(backend);
+  if (tf.getKernel(FUSED_UPDATE, backend) !== undefined) tf.unregisterKernel(FUSED_UPDATE, backend);
+  tf.registerKernel({ kernelName: FUSED_UPDATE, backendName: backend, kernelFunc: () => { throw new Error('cannot build this program'); } });
+  try {
+    return await gpuRun(backend, c, 'gpu-fused');
+  } finally {
+    tf.unregisterKernel(FUSED_UPDATE, backend);
+  }
+}
+
 declare global {
   interface Window {
     gpuRun: typeof gpuRun;
+    gpuRunBroken: typeof gpuRunBroken;
     gpuReady: boolean;
   }
 }
 tf.enableProdMode();
 window.gpuRun = gpuRun;
+window.gpuRunBroken = gpuRunBroken;
 window.gpuReady = true;

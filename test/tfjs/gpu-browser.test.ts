@@ -139,6 +139,18 @@ describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 
         assertMatches(r, await expected(c), `${backend} ${JSON.stringify(c.options)}`);
       }), { numRuns: 8, seed: 11 });
     });
+    test(`${backend}: a fused program that cannot run gives tensor ops, after one warning`, async () => {
+      const c = makeCase('broken program', 3, 2, { useEma: true });
+      const r = await open.page.evaluate(([b, cc]) => window.gpuRunBroken(b, cc), [backend, c] as const);
+      if ('error' in r) assert.fail(r.error);
+      assert.equal(r.path, 'tensor-ops');
+      assert.equal(r.warnings.length, 1, r.warnings.join('\n'));
+      assert.match(r.warnings[0], new RegExp(`fused GPU programs cannot run on '${backend}' \\(a fused program failed on this device: cannot build this program\\); steps run as tensor ops`));
+      assertClean(r, `${backend} broken program`);
+      assertMatches(r, await expected(c), `${backend} broken program`);
+      // The package's kernel is registered again by the next optimizer.
+      await run(backend, c, 'gpu-fused');
+    });
     test(`${backend}: 'auto' runs the fused programs, and tensor ops with jitCompile false`, async () => {
       const c = makeCase('auto', 3, 2, { amsgrad: true });
       const wanted = await expected(c);
