@@ -25,6 +25,8 @@ export interface GpuCase {
   readonly reloadExecution?: 'kernels' | 'gpu-fused' | 'tensor-ops';
   /** A `tf.Variable` learning rate of this value (read back every step). */
   readonly learningRateVariable?: number;
+  /** Make the gradients of 2-D variables by a matMul, which leaves them packed on WebGL. */
+  readonly packedGrads?: boolean;
   /** Write the averages into the variables after the last step (`finalizeVariableValues`). */
   readonly finalize?: boolean;
   /** Excluded from weight decay by name pattern. */
@@ -43,6 +45,8 @@ export interface GpuResult {
   readonly tensorsAfterLast: number;
   /** Backend read / readSync calls during the steps. */
   readonly readbacks: number;
+  /** Gradients held in packed WebGL textures (summed over the steps). */
+  readonly packedGrads: number;
   /** WebGPU validation and other uncaptured errors, and console warnings. */
   readonly gpuErrors: string[];
   readonly warnings: string[];

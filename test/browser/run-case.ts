@@ -38,6 +38,21 @@ function makeOptimizer(c: GpuCase, execution: Execution, rate: tf.Variable<tf.Ra
   return optimizer;
 }
 
+/** A gradient of the case: a new tensor, or with `packedGrads` a 2-D one made by a matMul with the identity. */
+function gradient(c: GpuCase, values: readonly number[], i: number): tf.Tensor {
+  const shape = c.shapes[i] as number[];
+  return tf.tidy(() => {
+    const plain = tf.tensor(values as number[], shape, 'float32');
+    return c.packedGrads !== true || shape.length !== 2 ? plain : tf.matMul(tf.eye(shape[0]), plain);
+  });
+}
+
+/** Whether the webgl backend holds `t` in a packed texture. */
+function isPacked(t: tf.Tensor): boolean {
+  const data = (tf.backend() as unknown as { texData?: { get(id: object): { isPacked?: boolean } | undefined } }).texData;
+  return data?.get(t.dataId)?.isPacked === true;
+}
+
 /**
  * Trains fresh variables through the case's steps; `gpuErrors` is filled by the caller's listener.
  * Read-backs are counted from the second step on (the first builds the state).
@@ -54,6 +69,7 @@ export async function runCase(c: GpuCase, execution: Execution, gpuErrors: strin
   let optimizer = makeOptimizer(c, execution, rate);
   let tensorsAfterFirst = 0;
   let readbacks = 0;
+  let packedGrads = 0;
   try {
     for (let step = 0; step < c.grads.length; step++) {
       if (c.reloadAfter === step) {
@@ -64,7 +80,8 @@ export async function runCase(c: GpuCase, execution: Execution, gpuErrors: strin
         await optimizer.setWeights(copies);
         tf.dispose(copies.map((w) => w.tensor));
       }
-      const grads = c.grads[step].map((g, i) => ({ name: variables[i].name, tensor: tf.tensor(g as number[], c.shapes[i] as number[], 'float32') }));
+      const grads = c.grads[step].map((g, i) => ({ name: variables[i].name, tensor: gradient(c, g, i) }));
+      packedGrads += grads.filter((g) => isPacked(g.tensor)).length;
       const counter = step === 0 ? null : countReadbacks();
       try {
         optimizer.applyGradients(grads);
@@ -81,7 +98,7 @@ export async function runCase(c: GpuCase, execution: Execution, gpuErrors: strin
     const state = await Promise.all((await optimizer.getWeights()).map(async (w) => Array.from(await w.tensor.data())));
     return {
       backend: tf.getBackend(), path: optimizer.executionPath, weights, state, iterations: optimizer.iterations,
-      tensorsAfterFirst, tensorsAfterLast, readbacks, gpuErrors, warnings,
+      tensorsAfterFirst, tensorsAfterLast, readbacks, packedGrads, gpuErrors, warnings,
     };
   } finally {
     optimizer.dispose();

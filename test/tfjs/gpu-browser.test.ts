@@ -91,6 +91,16 @@ describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 
         });
       }
     }
+    test(`${backend}: gradients in packed textures (as a model's are on WebGL) give the same numbers`, async () => {
+      const c = makeCase('packed gradients', 7, 3, { clipnorm: 0.6, amsgrad: true }, { packedGrads: true });
+      const wanted = await expected(c);
+      for (const execution of ['gpu-fused', 'tensor-ops'] as const) {
+        const r = await run(backend, c, execution);
+        if (backend === 'webgl') assert.ok(r.packedGrads > 0, 'some gradients are packed');
+        assertClean(r, `${backend} ${execution} packed gradients`);
+        assertMatches(r, wanted, `${backend} ${execution} packed gradients`);
+      }
+    });
     // On SwiftShader's WebGPU a synchronous read-back loses the device, so this runs on WebGL only.
     if (backend === 'webgl') {
       test(`${backend}: a tf.Variable learning rate is the one read-back, once per step`, async () => {

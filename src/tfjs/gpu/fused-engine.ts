@@ -131,15 +131,14 @@ export class FusedEngine implements StepEngine {
   /** The step on the device, inside the caller's tidy. */
   private run(step: DeviceStep, entries: readonly Entry[], grads: readonly tf.Tensor[]): void {
     const scalars = tf.tensor1d(stepScalarValues(step.scalars, step.clipping, step.decays), 'float32');
-    const flat = grads.map((g, i) => tf.reshape(g, [entries[i].size]));
     const normClipping = step.clipping.kind === 'clipnorm' || step.clipping.kind === 'globalClipnorm' ? step.clipping.kind : 'none';
     const sums = normClipping === 'none'
       ? null
-      : tf.engine().runKernel(SUMS_OF_SQUARES, Object.fromEntries(flat.map((g, i) => [`g${i}`, g])), { total: normClipping === 'globalClipnorm' }) as tf.Tensor;
+      : tf.engine().runKernel(SUMS_OF_SQUARES, Object.fromEntries(grads.map((g, i) => [`g${i}`, g])), { total: normClipping === 'globalClipnorm' }) as tf.Tensor;
     entries.forEach((entry, index) => {
       if (entry.size === 0) return;
       const attrs: FusedUpdateAttrs = { size: entry.size, amsgrad: this.core.amsgrad, ema: this.core.useEma, normClipping, index };
-      const inputs: tf.NamedTensorMap = { param: tf.reshape(entry.variable, [entry.size]), grad: flat[index], state: entry.state, scalars };
+      const inputs: tf.NamedTensorMap = { param: entry.variable, grad: grads[index], state: entry.state, scalars };
       if (sums !== null) inputs.sums = sums;
       const [param, state] = tf.engine().runKernel(FUSED_UPDATE, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
       entry.variable.assign(tf.reshape(param, entry.variable.shape));

@@ -5,13 +5,13 @@ import type { ClippingRule } from '../../optimizer.js';
  * The kernels this package registers with TensorFlow.js for the webgl and webgpu backends
  * (`tf.registerKernel`), run with `tf.engine().runKernel`.
  *
- * `AdamSumsOfSquares`: inputs `g0 … g(n-1)` (float32, flat) → one float32 tensor: `[n]`, their
+ * `AdamSumsOfSquares`: inputs `g0 … g(n-1)` (float32, any shape, read flat) → one float32 tensor: `[n]`, their
  * sums of squares, or with the attribute `total`, `[1]`, the sum of all.
  *
- * `AdamFusedUpdate`: inputs `param` `[size]`, `grad` `[size]`, `state` `[rows, size]` (m, v, then
+ * `AdamFusedUpdate`: inputs `param` and `grad` (the variable's shape, read flat), `state` `[rows, size]` (m, v, then
  * vhat with AMSGrad, then the average with EMA), `scalars` (see {@link STEP_SCALARS}) and, with
  * norm clipping, `sums` (`[count]` for clipnorm, `[1]` the total for globalClipnorm) →
- * `[param, state]`, new tensors holding the step's result.
+ * `[param, state]`, new tensors holding the step's result (`param` flat, `[size]`).
  */
 export const SUMS_OF_SQUARES = 'AdamSumsOfSquares';
 export const FUSED_UPDATE = 'AdamFusedUpdate';

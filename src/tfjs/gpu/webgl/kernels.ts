@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FUSED_UPDATE, SUMS_OF_SQUARES, type FusedUpdateAttrs, type SumsAttrs } from '../kernel-names.js';
-import { isWebGLBackend, type WebGLBackendLike } from './backend.js';
+import { flatInputs, isWebGLBackend, type WebGLBackendLike } from './backend.js';
 import { joinProgram, paramProgram, stateProgram, sumsProgram, totalProgram } from './programs.js';
 
 /** Gradients per sums-of-squares draw, and parts per join draw: within WebGL 2's 16 texture units. */
@@ -16,20 +16,24 @@ function fusedUpdate({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensorIn
   const backend = webgl(raw);
   const a = attrs as unknown as FusedUpdateAttrs;
   const { param, grad, state, scalars, sums } = inputs;
-  const list = [scalars!, grad!, param!, state!, ...(a.normClipping === 'none' ? [] : [sums!])];
+  const { flat: [flatGrad, flatParam], temporaries } = flatInputs(backend, [grad!, param!]);
+  const list = [scalars!, flatGrad, flatParam, state!, ...(a.normClipping === 'none' ? [] : [sums!])];
   const uniforms = [[a.index]];
-  return [backend.runWebGLProgram(paramProgram(a), list, 'float32', uniforms), backend.runWebGLProgram(stateProgram(a), list, 'float32', uniforms)];
+  const outputs = [backend.runWebGLProgram(paramProgram(a), list, 'float32', uniforms), backend.runWebGLProgram(stateProgram(a), list, 'float32', uniforms)];
+  for (const t of temporaries) backend.disposeIntermediateTensorInfo(t);
+  return outputs;
 }
 
 /** Sums of squares: up to {@link PER_DRAW} gradients per draw, the parts joined in as few draws. */
 function sumsOfSquares({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const backend = webgl(raw);
-  const grads = Object.keys(inputs).sort((x, y) => Number(x.slice(1)) - Number(y.slice(1))).map((k) => inputs[k]!);
+  const { flat: grads, temporaries } = flatInputs(backend, Object.keys(inputs).sort((x, y) => Number(x.slice(1)) - Number(y.slice(1))).map((k) => inputs[k]!));
   let parts: tf.TensorInfo[] = [];
   for (let first = 0; first < grads.length; first += PER_DRAW) {
     const group = grads.slice(first, first + PER_DRAW);
     parts.push(backend.runWebGLProgram(sumsProgram(group.map((g) => tf.util.sizeFromShape(g.shape))), group, 'float32'));
   }
+  for (const t of temporaries) backend.disposeIntermediateTensorInfo(t);
   while (parts.length > 1) {
     const next: tf.TensorInfo[] = [];
     for (let first = 0; first < parts.length; first += PER_DRAW) {
