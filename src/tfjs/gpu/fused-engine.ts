@@ -16,10 +16,11 @@ interface Entry {
 
 /**
  * Steps on the GPU in fused programs registered with TensorFlow.js (webgl, webgpu). The core
- * pipeline decides each step ({@link DecidedSteps}); the programs compute it. Per step: one upload (the step's scalars), the
- * gradients' sums of squares in as few reductions as the backend allows (only with norm clipping:
- * the norms never leave the device), and one fused update per variable (webgpu: one dispatch
- * writing the parameter and every state row; webgl: two draws, the parameter and the state).
+ * pipeline decides each step ({@link DecidedSteps}); the programs compute it. Per step: one
+ * upload (the step's scalars), the gradients' sums of squares in as few reductions as the backend
+ * allows (only with norm clipping: the norms never leave the device), and one fused update per
+ * variable (webgpu: one dispatch writing the parameter and every state row; webgl: two draws, the
+ * parameter and the state).
  */
 export class FusedEngine implements StepEngine {
   readonly kind = 'gpu-fused' as const;
