@@ -65,7 +65,7 @@ function values(rand: () => number, size: number, scale: number): number[] {
 /** A case with seeded weights and gradients (some large, so that clipping bites). */
 export function makeCase(label: string, count: number, steps: number, options: GpuCase['options'], extra: Partial<GpuCase> = {}): GpuCase {
   const rand = random(count * 1000 + steps * 7 + label.length);
-  const shapes = modelShapes(count);
+  const shapes = extra.shapes?.map((s) => [...s]) ?? modelShapes(count);
   const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
   return {
     label,

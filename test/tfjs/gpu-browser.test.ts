@@ -80,6 +80,15 @@ describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 
         assert.ok(wanted.weights.flat().every(Number.isNaN), 'the kernels give NaN everywhere');
         assert.ok(r.weights.flat().every(Number.isNaN), `${backend}: NaN everywhere, got ${r.weights.flat().filter((x) => !Number.isNaN(x)).length} numbers`);
       });
+      test(`${backend}, ${execution}: variables of thousands of elements (many workgroups, strided sums, 2-D textures)`, async () => {
+        const shapes = [[2100], [70, 70], [3], [33, 65]];
+        for (const options of [{ clipnorm: 1 }, { globalClipnorm: 2, amsgrad: true, useEma: true }, { clipvalue: 0.3 }]) {
+          const c = makeCase(`large ${JSON.stringify(options)}`, shapes.length, 2, options, { shapes });
+          const r = await run(backend, c, execution);
+          assertClean(r, `${backend} ${c.label}`);
+          assertMatches(r, await expected(c), `${backend} ${c.label}`);
+        }
+      });
       for (const count of [4, 40]) {
         test(`${backend}, ${execution}: every option set, ${count} variables, equals the cpu kernels`, async () => {
           for (const c of optionCases(count)) {
