@@ -7,6 +7,8 @@ import type { Execution } from '../../src/tfjs/index.js';
 import type { GpuCase, GpuResult } from './cases.js';
 import { runCase } from './run-case.js';
 import { FUSED_UPDATE } from '../../src/tfjs/gpu/kernel-names.js';
+import { Adam } from '../../src/tfjs/index.js';
+import { counters, instrumentBackend, resetCounters } from './gpu-counters.js';
 
 const gpuErrors: string[] = [];
 let listening: object | null = null;
@@ -53,14 +55,39 @@ async function gpuRunBroken(backend: string, c: GpuCase): Promise<GpuResult | { 
   }
 }
 
+/** GPU work of one step (the third) of the case's model and options: dispatches or draws, and tensors uploaded. */
+async function gpuCount(backend: string, c: GpuCase, execution: Execution): Promise<{ dispatches: number; tensorUploads: number; readbacks: number; path: string | null } | { error: string }> {
+  try {
+    if (tf.getBackend() !== backend) await tf.setBackend(backend);
+    instrumentBackend();
+    const variables = c.shapes.map((shape, i) => tf.variable(tf.tensor(c.initial[i] as number[], shape as number[]), true, `count${Math.random().toString(36).slice(2, 8)}/v${i}`));
+    const grads = variables.map((v, i) => ({ name: v.name, tensor: tf.tensor(c.grads[0][i] as number[], v.shape) }));
+    const optimizer = new Adam({ ...c.options, execution });
+    optimizer.applyGradients(grads);
+    optimizer.applyGradients(grads);
+    await variables[0].data();
+    resetCounters();
+    optimizer.applyGradients(grads);
+    const counted = { dispatches: counters.dispatches, tensorUploads: counters.tensorUploads, readbacks: counters.readbacks, path: optimizer.executionPath };
+    await Promise.all(variables.map((v) => v.data()));
+    optimizer.dispose();
+    tf.dispose([...variables, ...grads.map((g) => g.tensor)]);
+    return counted;
+  } catch (error) {
+    return { error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) };
+  }
+}
+
 declare global {
   interface Window {
     gpuRun: typeof gpuRun;
     gpuRunBroken: typeof gpuRunBroken;
+    gpuCount: typeof gpuCount;
     gpuReady: boolean;
   }
 }
 tf.enableProdMode();
 window.gpuRun = gpuRun;
 window.gpuRunBroken = gpuRunBroken;
+window.gpuCount = gpuCount;
 window.gpuReady = true;

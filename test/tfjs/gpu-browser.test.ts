@@ -122,6 +122,25 @@ describe('GPU backends in headless Chromium', { skip: chromiumMissing, timeout: 
         }
       });
     }
+    test(`${backend}, gpu-fused: a step costs one ${backend === 'webgpu' ? 'dispatch' : 'draw per array written'} per variable, a few for the norms, and one upload`, async () => {
+      const n = 12;
+      for (const options of [{}, { clipnorm: 1, amsgrad: true }, { globalClipnorm: 1, useEma: true, weightDecay: 0.1, amsgrad: true }]) {
+        const c = makeCase('counted', n, 1, options);
+        const r = await open.page.evaluate(([b, cc]) => window.gpuCount(b, cc, 'gpu-fused'), [backend, c] as const);
+        if ('error' in r) assert.fail(r.error);
+        assert.equal(r.path, 'gpu-fused');
+        const norms = 'clipnorm' in options || 'globalClipnorm' in options;
+        // WebGPU: one dispatch per variable; the norms 7 gradients per dispatch, and the total.
+        // WebGL: the parameter and the state per variable; the norms 15 per draw, the total; the upload's draw.
+        const limit = backend === 'webgpu'
+          ? n + (norms ? Math.ceil(n / 7) + 1 : 0)
+          : 2 * n + (norms ? Math.ceil(n / 15) + 1 : 0) + 1;
+        assert.ok(r.dispatches <= limit, `${JSON.stringify(options)}: ${r.dispatches} ${backend === 'webgpu' ? 'dispatches' : 'draws'}, at most ${limit}`);
+        assert.ok(r.dispatches >= (backend === 'webgpu' ? n : 2 * n), `${JSON.stringify(options)}: ${r.dispatches} is too few to have updated every variable`);
+        assert.equal(r.tensorUploads, 1, `${JSON.stringify(options)}: tensors uploaded per step`);
+        assert.equal(r.readbacks, 0);
+      }
+    });
     test(`${backend}: state saved on one path continues on the other`, async () => {
       const base = makeCase('across paths', 5, 4, { amsgrad: true, useEma: true, clipnorm: 0.5, weightDecay: 0.02 }, { reloadAfter: 2 });
       const wanted = await expected(base);
