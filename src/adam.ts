@@ -3,9 +3,14 @@ import { readHyperparameter, requireBoolean, requireFinite, requireHyperparamete
 import type { JsonValue } from './json.js';
 import type { DenseSlotSet, StepScalars } from './kernels/kernel.js';
 import { checkOptionKeys } from './options.js';
-import { OPTIMIZER_OPTION_KEYS, Optimizer, type OptimizerOptions, type UpdatePlan } from './optimizer.js';
+import { OPTIMIZER_OPTION_KEYS, Optimizer, type DecidedStep, type OptimizerOptions, type UpdatePlan } from './optimizer.js';
 import { configToOptions } from './config.js';
 import type { Variable } from './variable.js';
+
+/** A step decided by the pipeline for GPU programs: {@link DecidedStep} and Adam's scalars. */
+export interface DeviceStep extends DecidedStep {
+  readonly scalars: StepScalars;
+}
 
 /** Options of {@link Adam}: the Keras arguments in camelCase (see the README's option table). */
 export interface AdamOptions extends OptimizerOptions {
@@ -84,6 +89,22 @@ export class Adam extends Optimizer {
       amsgrad: this.amsgrad,
       adaptive_epsilon: this.adaptiveEpsilon,
     };
+  }
+
+  /**
+   * @internal The next step over built `variables`, decided by the pipeline but computed elsewhere
+   * (the TensorFlow.js GPU programs): its scalars, clipping rule and decay factors. Changes nothing;
+   * {@link Adam.countDeviceStep} counts it once it ran.
+   */
+  decideDeviceStep(variables: readonly Variable[]): DeviceStep {
+    const step = this.decideStep(variables);
+    const scalars = this.stepScalars({ ...step, clipValue: step.clipping.kind === 'clipvalue' ? step.clipping.limit : 0, dense: [], sparse: [], averages: [] });
+    return { ...step, scalars };
+  }
+
+  /** @internal Counts a step from {@link Adam.decideDeviceStep} that ran. */
+  countDeviceStep(step: DeviceStep): void {
+    this.countDecidedStep(step);
   }
 
   protected buildSlots(variables: readonly Variable[]): void {

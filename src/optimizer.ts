@@ -100,6 +100,24 @@ export interface UpdatePlan {
   readonly averages: readonly Storage[];
 }
 
+/** The one clipping rule of a step (clipnorm > globalClipnorm > clipvalue), or none. */
+export type ClippingRule =
+  | { readonly kind: 'clipnorm' | 'globalClipnorm' | 'clipvalue'; readonly limit: number }
+  | { readonly kind: 'none'; readonly limit: 0 };
+
+/**
+ * A step decided but not computed, for kernels that keep the gradients elsewhere (GPU programs):
+ * everything of {@link UpdatePlan} except what needs the gradients' values (norms, rows).
+ */
+export interface DecidedStep {
+  readonly learningRate: number;
+  readonly clipping: ClippingRule;
+  /** lr * weight_decay or 0, by position in the variables decided for. */
+  readonly decays: readonly number[];
+  readonly emaMomentum: number | null;
+  readonly emaOverwrite: boolean;
+}
+
 /** Where weight decay does not apply (Keras `exclude_from_weight_decay`). */
 export interface WeightDecayExclusion {
   /** Variables excluded by identity. */
@@ -578,7 +596,7 @@ export abstract class Optimizer {
     dense.length = 0;
     const sparse: SparseUpdate[] = [];
     for (const entry of checked) {
-      entry.decay = this.weightDecay === null || entry.excludedFromDecay ? 0 : this.weightDecay * learningRate;
+      entry.decay = this.decayOf(entry, learningRate);
       if (entry.grad !== null) {
         dense.push(entry as DenseUpdate);
         continue;
@@ -605,22 +623,61 @@ export abstract class Optimizer {
    * each entry's gradScale; the returned element clamp is > 0 when clipvalue applies.
    */
   private applyClipping(checked: readonly StepEntry[]): number {
-    if (this.clipnorm !== null && this.clipnorm > 0) {
+    const rule = this.clippingRule();
+    let scale = 1;
+    if (rule.kind === 'clipnorm') {
       const sums = this.sumsOfSquares(checked);
-      for (let i = 0; i < checked.length; i++) checked[i].gradScale = clipnormScale(Math.sqrt(sums[i]), this.clipnorm);
+      for (let i = 0; i < checked.length; i++) checked[i].gradScale = clipnormScale(Math.sqrt(sums[i]), rule.limit);
       return 0;
     }
-    const globalClipping = this.globalClipnorm !== null && this.globalClipnorm > 0;
-    let scale = 1;
-    if (globalClipping) {
+    if (rule.kind === 'globalClipnorm') {
       const sums = this.sumsOfSquares(checked);
       let total = 0;
       for (let i = 0; i < checked.length; i++) total += sums[i];
-      scale = globalClipnormScale(Math.sqrt(total), this.globalClipnorm!);
+      scale = globalClipnormScale(Math.sqrt(total), rule.limit);
     }
     for (const entry of checked) entry.gradScale = scale;
-    if (globalClipping) return 0;
-    return this.clipvalue !== null && this.clipvalue > 0 ? this.clipvalue : 0;
+    return rule.kind === 'clipvalue' ? rule.limit : 0;
+  }
+
+  /** Step 5's precedence: at most one clipping rule, clipnorm > global_clipnorm > clipvalue. */
+  protected clippingRule(): ClippingRule {
+    if (this.clipnorm !== null && this.clipnorm > 0) return { kind: 'clipnorm', limit: this.clipnorm };
+    if (this.globalClipnorm !== null && this.globalClipnorm > 0) return { kind: 'globalClipnorm', limit: this.globalClipnorm };
+    if (this.clipvalue !== null && this.clipvalue > 0) return { kind: 'clipvalue', limit: this.clipvalue };
+    return { kind: 'none', limit: 0 };
+  }
+
+  /** Step 7: lr * weight_decay, or 0 for a variable excluded from decay. */
+  private decayOf(entry: StepEntry, learningRate: number): number {
+    return this.weightDecay === null || entry.excludedFromDecay ? 0 : this.weightDecay * learningRate;
+  }
+
+  /**
+   * Steps 1, 5 (the rule only), 7 and 9 of the next step over built `variables`, checked, changing
+   * nothing: for kernels that keep the gradients on a device. {@link Optimizer.countDecidedStep}
+   * makes it count once it ran.
+   */
+  protected decideStep(variables: readonly Variable[]): DecidedStep {
+    if (this.disposed) throw new Error(`${this.name}: this optimizer has been disposed`);
+    if (this.builtVariables === null) throw new Error(`${this.name}: decideStep needs a built optimizer`);
+    const learningRate = this.learningRateForStep();
+    const entries = variables.map((v, i) => this.entryOf(v, i));
+    this.prepareStep(learningRate);
+    const frequency = this.emaOverwriteFrequency;
+    return {
+      learningRate,
+      clipping: this.clippingRule(),
+      decays: entries.map((e) => this.decayOf(e, learningRate)),
+      emaMomentum: this.useEma ? this.emaMomentum : null,
+      emaOverwrite: this.useEma && frequency !== null && frequency > 0 && (this.iterations + 1) % frequency === 0,
+    };
+  }
+
+  /** Counts a step decided by {@link Optimizer.decideStep} and run elsewhere (constraints do not apply there). */
+  protected countDecidedStep(step: DecidedStep): void {
+    if (isLearningRateSchedule(this.learningRateSource)) this.scheduledLearningRate = step.learningRate;
+    this.iterationVariable.value[0] += 1;
   }
 
   /** Each checked gradient's sum of squares (a sparse one's over its rows), in one kernel call. */
@@ -631,6 +688,11 @@ export abstract class Optimizer {
     if (this.stepSums.length < arrays.length) this.stepSums = new Float64Array(this.entries.length);
     this.kernels.sumsOfSquares(arrays, this.stepSums);
     return this.stepSums;
+  }
+
+  /** @internal The name patterns excluded from weight decay, for copying the exclusions to another optimizer. */
+  get weightDecayPatterns(): readonly RegExp[] {
+    return this.excludedPatterns;
   }
 
   /** Step 7 exclusions (Keras `exclude_from_weight_decay`): by identity or by a name search. */

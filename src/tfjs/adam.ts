@@ -6,8 +6,9 @@ import { parseExclusion } from '../weight-decay-exclusion.js';
 import type { Hyperparameter } from '../hyperparameters.js';
 import type { LearningRate, WeightDecayExclusion } from '../optimizer.js';
 import { isLearningRateSchedule } from '../schedules/index.js';
-import type { StepEngine, NamedState } from './engine.js';
+import type { ExecutionPath, StepEngine, NamedState } from './engine.js';
 import { registerFitEndCallback } from './fit-callback.js';
+import { fusedEngine } from './gpu/select.js';
 import { checkPairs, resolvePairs, toVariable, type NamedTensor, type VariableLike } from './gradients.js';
 import { KernelEngine } from './kernel-engine.js';
 import { ADAM_MARKER } from './marker.js';
@@ -35,7 +36,8 @@ export interface TfjsWeightDecayExclusion {
  * EMA, learning-rate schedules) and gives the core's numbers.
  *
  * - On the `cpu` and `wasm` backends a step runs through the core's kernels on typed arrays; on
- *   other backends as TensorFlow.js ops in one `tidy` (see {@link Execution}).
+ *   `webgl` and `webgpu` in fused GPU programs; elsewhere as TensorFlow.js ops in one `tidy` (see
+ *   {@link Execution} and `executionPath`).
  * - State is kept per variable object, not per position, and saved in Keras order (`iter` first):
  *   `model.save(handler, { includeOptimizer: true })` and `tf.loadLayersModel` restore it.
  * - With `useEma`, `model.fit` overwrites the weights with their averages when it ends (unless
@@ -76,7 +78,6 @@ export class Adam extends tf.Optimizer {
   /** Tensors handed out by `getWeights`; valid until the state next changes. */
   private snapshotTensors: NamedState[] | null = null;
   private readonly excludedVariables = new Set<tf.Variable>();
-  private readonly excludedPatterns: RegExp[] = [];
   private disposed = false;
 
   /** @param options - The Keras arguments in camelCase (same defaults) plus the adapter-only options. */
@@ -230,8 +231,8 @@ export class Adam extends tf.Optimizer {
     return this.core.kernelName;
   }
 
-  /** The path steps run on: `'kernels'` or `'tensor-ops'` once built, null before. */
-  get executionPath(): 'kernels' | 'tensor-ops' | null {
+  /** The path steps run on once built (`'kernels'`, `'gpu-fused'` or `'tensor-ops'`), null before. */
+  get executionPath(): ExecutionPath | null {
     return this.engine?.kind ?? null;
   }
 
@@ -253,11 +254,16 @@ export class Adam extends tf.Optimizer {
     const kind = this.resolveExecution();
     const engine: StepEngine = kind === 'kernels'
       ? new KernelEngine(this.core, this.excludedVariables)
-      : new TensorEngine(this.core, (v) => this.isExcluded(v));
+      : (kind === 'gpu-fused' ? fusedEngine(this.core, this.excludedVariables) : null) ?? new TensorEngine(this.core, this.excludedVariables);
     engine.build(unique);
     if (pending !== null) engine.load(pending);
     this.pending = null;
     this.engine = engine;
+  }
+
+  /** @internal The weight-decay exclusions set so far (variables by identity, name patterns), for the mesh. */
+  get weightDecayExclusions(): { readonly variables: ReadonlySet<tf.Variable>; readonly patterns: readonly RegExp[] } {
+    return { variables: this.excludedVariables, patterns: this.core.weightDecayPatterns };
   }
 
   /**
@@ -270,10 +276,10 @@ export class Adam extends tf.Optimizer {
     if (this.engine !== null) {
       throw new Error(`${this.name}: excludeFromWeightDecay must be called before the optimizer is built (before the first step)`);
     }
-    // Checked whole first (the core's rules): a refused call records nothing.
+    // Checked whole first (the core's rules): a refused call records nothing. The core keeps the
+    // patterns: it decides decay on every path.
     const { variables, patterns } = parseExclusion(this.name, exclusion, (v, what) => toVariable(v as VariableLike, what));
-    this.core.excludeFromWeightDecay({ varNames: patterns }); // the core keeps them for the 'kernels' path
-    this.excludedPatterns.push(...patterns);
+    this.core.excludeFromWeightDecay({ varNames: patterns });
     for (const variable of variables) this.excludedVariables.add(variable);
   }
 
@@ -376,14 +382,11 @@ export class Adam extends tf.Optimizer {
     this.disposed = true;
   }
 
-  private resolveExecution(): 'kernels' | 'tensor-ops' {
+  private resolveExecution(): ExecutionPath {
     if (this.execution !== 'auto') return this.execution;
     const backend = tf.getBackend();
-    return backend === 'cpu' || backend === 'wasm' ? 'kernels' : 'tensor-ops';
-  }
-
-  private isExcluded(variable: tf.Variable): boolean {
-    return this.excludedVariables.has(variable) || this.excludedPatterns.some((p) => p.test(variable.name));
+    if (backend === 'cpu' || backend === 'wasm') return 'kernels';
+    return this.jitCompile && (backend === 'webgl' || backend === 'webgpu') ? 'gpu-fused' : 'tensor-ops';
   }
 
   private pendingSnapshot({ arrays, names, shapes }: PendingState): NamedState[] {

@@ -1,6 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { GradientPair } from './gradients.js';
 
+/** Where an engine runs steps: the core's kernels, fused GPU programs, or TensorFlow.js ops. */
+export type ExecutionPath = 'kernels' | 'gpu-fused' | 'tensor-ops';
+
 /** A state array handed out by `getWeights`: a new tensor the optimizer owns. */
 export interface NamedState {
   name: string;
@@ -8,12 +11,12 @@ export interface NamedState {
 }
 
 /**
- * Runs the steps of one optimizer and holds its state: {@link KernelEngine} on typed arrays,
- * {@link TensorEngine} as tensor ops. Both follow docs/semantics.md section 1 and 2 and lay the state
- * out in the same Keras order, so saved state moves between them.
+ * Runs the steps of one optimizer and holds its state: `KernelEngine` on typed arrays,
+ * `FusedEngine` in fused GPU programs, `TensorEngine` as tensor ops. All follow docs/semantics.md
+ * sections 1 and 2 and lay the state out in the same Keras order, so saved state moves between them.
  */
 export interface StepEngine {
-  readonly kind: 'kernels' | 'tensor-ops';
+  readonly kind: ExecutionPath;
   /** Creates the state of these variables, in this order (first call only). */
   build(variables: readonly tf.Variable[]): void;
   /** Whether the engine holds state for `variable`. */

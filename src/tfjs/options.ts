@@ -5,12 +5,15 @@ import type { LearningRate } from '../optimizer.js';
 
 /**
  * Where a step runs. `'kernels'`: the core's kernels on typed arrays (gradients read with
- * `dataSync`, variables written back once per step). `'tensor-ops'`: the same arithmetic as
- * TensorFlow.js ops inside one `tidy`, so that nothing leaves the device. `'auto'` picks
- * `'kernels'` on the `cpu` and `wasm` backends and `'tensor-ops'` on every other backend
- * (webgl, webgpu, tensorflow), once, when the optimizer is built.
+ * `dataSync`, variables written back once per step). `'gpu-fused'`: fused programs registered with
+ * TensorFlow.js for the webgl and webgpu backends (one program per variable and array written),
+ * nothing leaving the device. `'tensor-ops'`: the same arithmetic as TensorFlow.js ops inside one
+ * `tidy`. `'auto'` picks, once, when the optimizer is built: `'kernels'` on the `cpu` and `wasm`
+ * backends, `'gpu-fused'` on `webgl` and `webgpu` (`'tensor-ops'` there with `jitCompile: false`),
+ * `'tensor-ops'` elsewhere. Where the fused programs cannot run (another backend, no float32
+ * render targets) steps run as tensor ops, after one console warning.
  */
-export type Execution = 'auto' | 'kernels' | 'tensor-ops';
+export type Execution = 'auto' | 'kernels' | 'gpu-fused' | 'tensor-ops';
 
 /** A learning rate as the TensorFlow.js adapter accepts it. */
 export type TfjsLearningRate = LearningRate | tf.Scalar;
@@ -38,7 +41,7 @@ export interface AdamOptions extends Omit<CoreAdamOptions, 'learningRate'> {
   execution?: Execution;
 }
 
-const EXECUTIONS: readonly Execution[] = ['auto', 'kernels', 'tensor-ops'];
+const EXECUTIONS: readonly Execution[] = ['auto', 'kernels', 'gpu-fused', 'tensor-ops'];
 
 /** The core's options and the adapter-only ones, checked. */
 export interface SplitOptions {

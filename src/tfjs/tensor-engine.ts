@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Adam as CoreAdam } from '../adam.js';
-import { describe } from '../describe.js';
-import { readHyperparameter } from '../hyperparameters.js';
-import { isLearningRateSchedule } from '../schedules/index.js';
+import type { Adam as CoreAdam, DeviceStep } from '../adam.js';
+import type { ClippingRule } from '../optimizer.js';
+import { DecidedSteps } from './decided-steps.js';
 import type { NamedState, StepEngine } from './engine.js';
 import type { GradientPair } from './gradients.js';
 import { checkStateFits, ITERATION_NAME, stateLayout } from './state.js';
@@ -18,28 +17,31 @@ interface Slots {
 
 /**
  * Steps as TensorFlow.js ops inside one `tidy`, for backends where reading data back is costly
- * (webgl, webgpu) or where ops are native (tensorflow). The order of operations is the core's
- * (docs/semantics.md sections 1 and 2): learning rate, missing gradients, clipping, weight decay,
- * update, EMA, iterations. The core optimizer holds the hyperparameters and the iteration count
- * (it stays unbuilt); the state lives in non-trainable variables.
+ * (webgl, webgpu) or where ops are native (tensorflow). The core pipeline decides each step
+ * ({@link DecidedSteps}: learning rate, scalars, clipping rule, decay factors, EMA, the count);
+ * the ops compute it in the kernels' order (src/kernels/kernel.ts), the norms for clipping on
+ * the device. The step's scalars become tensors once per step, not once per variable. The state
+ * lives in non-trainable variables.
  */
 export class TensorEngine implements StepEngine {
   readonly kind = 'tensor-ops' as const;
   private readonly slots = new Map<tf.Variable, Slots>();
   private order: Slots[] = [];
-  private scheduled: number | null = null;
+  private readonly steps: DecidedSteps;
 
   constructor(
     private readonly core: CoreAdam,
-    private readonly isExcluded: (variable: tf.Variable) => boolean,
-  ) {}
+    excluded: ReadonlySet<tf.Variable>,
+  ) {
+    this.steps = new DecidedSteps(core, excluded);
+  }
 
   get lastLearningRate(): number | null {
-    return this.scheduled;
+    return null;
   }
 
   refreshSchedule(): void {
-    this.scheduled = this.scheduleAt(this.core.iterations);
+    // The core keeps the schedule's value.
   }
 
   build(variables: readonly tf.Variable[]): void {
@@ -62,7 +64,7 @@ export class TensorEngine implements StepEngine {
       }
     });
     this.order = order;
-    this.scheduled = this.scheduleAt(this.core.iterations);
+    this.steps.build(order.map((s) => s.variable));
   }
 
   has(variable: tf.Variable): boolean {
@@ -70,48 +72,50 @@ export class TensorEngine implements StepEngine {
   }
 
   apply(pairs: readonly GradientPair[]): void {
-    const core = this.core;
-    const iterations = core.iterations;
-    const learningRate = this.learningRateForStep(iterations);
-    const present = this.dropMissing(pairs);
-    const beta1 = readBeta('beta1', core.beta1);
-    const beta2 = readBeta('beta2', core.beta2);
-    const t = iterations + 1;
-    const correction2 = Math.sqrt(1 - Math.pow(beta2, t));
-    const alpha = (learningRate * correction2) / (1 - Math.pow(beta1, t));
-    const epsilon = core.adaptiveEpsilon ? core.epsilon * correction2 : core.epsilon;
-    const frequency = core.emaOverwriteFrequency;
-    const overwrite = core.useEma && frequency !== null && frequency > 0 && (iterations + 1) % frequency === 0;
-    const momentum = core.emaMomentum;
+    const present = this.steps.present(pairs);
+    const step = this.steps.decide(present.map((p) => p.variable));
+    tf.tidy(() => this.run(step, present));
+    this.steps.count(step);
+  }
 
-    tf.tidy(() => {
-      const grads = this.clip(present.map((p) => p.grad!));
-      present.forEach(({ variable }, i) => {
-        const s = this.slots.get(variable)!;
-        const decay = core.weightDecay === null || this.isExcluded(variable) ? 0 : core.weightDecay * learningRate;
-        let p: tf.Tensor = variable;
-        if (decay !== 0) p = tf.sub(p, tf.mul(p, decay));
-        const g = grads[i];
-        const m = tf.add(s.m, tf.mul(tf.sub(g, s.m), 1 - beta1));
-        const v = tf.add(s.v, tf.mul(tf.sub(tf.mul(g, g), s.v), 1 - beta2));
-        let second = v;
-        if (s.vhat !== null) {
-          second = tf.maximum(s.vhat, v);
-          s.vhat.assign(second);
-        }
-        p = tf.sub(p, tf.div(tf.mul(m, alpha), tf.add(tf.sqrt(second), epsilon)));
-        s.m.assign(m);
-        s.v.assign(v);
-        if (s.average !== null) {
-          const average = tf.add(tf.mul(s.average, momentum), tf.mul(p, 1 - momentum));
-          s.average.assign(average);
-          if (overwrite) p = average;
-        }
-        variable.assign(p);
-      });
+  /** The decided step as tensor ops, inside the caller's tidy. */
+  private run(step: DeviceStep, present: readonly { variable: tf.Variable; grad: tf.Tensor }[]): void {
+    const s = step.scalars;
+    const scalar = (x: number) => tf.scalar(x, 'float32');
+    const alpha = scalar(s.alpha);
+    const epsilon = scalar(s.epsilon);
+    const oneMinusBeta1 = scalar(s.oneMinusBeta1);
+    const oneMinusBeta2 = scalar(s.oneMinusBeta2);
+    const momentum = s.emaMomentum === null ? null : scalar(s.emaMomentum);
+    const oneMinusMomentum = s.emaMomentum === null ? null : scalar(1 - s.emaMomentum);
+    const decays = new Map<number, tf.Scalar>();
+    const grads = this.clip(present.map((p) => p.grad), step.clipping);
+    present.forEach(({ variable }, i) => {
+      const slots = this.slots.get(variable)!;
+      const decay = step.decays[i];
+      let p: tf.Tensor = variable;
+      if (decay !== 0) {
+        if (!decays.has(decay)) decays.set(decay, scalar(decay));
+        p = tf.sub(p, tf.mul(p, decays.get(decay)!));
+      }
+      const g = grads[i];
+      const m = tf.add(slots.m, tf.mul(tf.sub(g, slots.m), oneMinusBeta1));
+      const v = tf.add(slots.v, tf.mul(tf.sub(tf.mul(g, g), slots.v), oneMinusBeta2));
+      let second = v;
+      if (slots.vhat !== null) {
+        second = tf.maximum(slots.vhat, v);
+        slots.vhat.assign(second);
+      }
+      p = tf.sub(p, tf.div(tf.mul(m, alpha), tf.add(tf.sqrt(second), epsilon)));
+      slots.m.assign(m);
+      slots.v.assign(v);
+      if (slots.average !== null && momentum !== null && oneMinusMomentum !== null) {
+        const average = tf.add(tf.mul(slots.average, momentum), tf.mul(p, oneMinusMomentum));
+        slots.average.assign(average);
+        if (s.emaOverwrite) p = average;
+      }
+      variable.assign(p);
     });
-    core.iterations = iterations + 1;
-    if (isLearningRateSchedule(core.learningRateSchedule)) this.scheduled = learningRate;
   }
 
   finalize(variables: readonly tf.Variable[]): void {
@@ -144,15 +148,14 @@ export class TensorEngine implements StepEngine {
     tf.tidy(() => {
       targets.forEach((target, i) => target.assign(tf.tensor(arrays[i + 1].slice(), target.shape, 'float32')));
     });
-    // Unbuilt in this mode, the core keeps the count.
-    this.core.iterations = arrays[0][0];
-    this.scheduled = this.scheduleAt(this.core.iterations);
+    this.steps.loadIteration(arrays[0][0]);
   }
 
   dispose(): void {
     for (const s of this.order) tf.dispose([s.m, s.v, ...(s.vhat ? [s.vhat] : []), ...(s.average ? [s.average] : [])]);
     this.order = [];
     this.slots.clear();
+    this.steps.dispose();
   }
 
   private layout() {
@@ -160,49 +163,43 @@ export class TensorEngine implements StepEngine {
     return stateLayout(this.order.map((s) => s.variable), { name, useEma, amsgrad });
   }
 
-  private scheduleAt(step: number): number | null {
-    const source = this.core.learningRateSchedule;
-    if (!isLearningRateSchedule(source)) return null;
-    return readHyperparameter(`${this.core.name}: learningRate schedule at step ${step}`, () => source.call(step));
-  }
-
-  /** Step 1: a schedule at the pre-increment count, or the number / function's value. */
-  private learningRateForStep(iterations: number): number {
-    const source = this.core.learningRateSchedule;
-    if (isLearningRateSchedule(source)) return this.scheduleAt(iterations)!;
-    return readHyperparameter(`${this.core.name}: learningRate`, source);
-  }
-
-  /** Step 4: missing gradients are dropped with a warning; all missing is an error (the core's messages). */
-  private dropMissing(pairs: readonly GradientPair[]): GradientPair[] {
-    const owner = this.core.name;
-    const present = pairs.filter((p) => p.grad !== null);
-    const missing = pairs.filter((p) => p.grad === null).map((p) => `'${p.variable.name}'`);
-    if (present.length === 0) throw new Error(`${owner}: no gradients provided for any variable: ${missing.join(', ')}`);
-    if (missing.length > 0) console.warn(`${owner}: gradients do not exist for variables ${missing.join(', ')}; they are not updated`);
-    return present;
-  }
-
-  /** Step 5: at most one clipping rule, clipnorm > globalClipnorm > clipvalue. */
-  private clip(grads: tf.Tensor[]): tf.Tensor[] {
-    const { clipnorm, globalClipnorm, clipvalue } = this.core;
+  /**
+   * Step 5 on the device, by the rule the core chose: the clipping factors need the gradients'
+   * norms, which stay on the device (the factor formulas are the core's clipping.ts ones).
+   */
+  private clip(grads: tf.Tensor[], rule: ClippingRule): tf.Tensor[] {
     const norm = (g: tf.Tensor) => tf.sqrt(tf.sum(tf.mul(g, g)));
-    if (clipnorm !== null && clipnorm > 0) {
-      return grads.map((g) => tf.mul(g, tf.div(clipnorm, tf.maximum(norm(g), clipnorm))));
+    if (rule.kind === 'clipnorm') {
+      const limit = tf.scalar(rule.limit);
+      return grads.map((g) => tf.mul(g, tf.div(limit, tf.maximum(norm(g), limit))));
     }
-    if (globalClipnorm !== null && globalClipnorm > 0) {
-      const globalNorm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.mul(g, g)))));
-      // A non-finite global norm makes every gradient NaN, as the reference does.
-      const scale = tf.where(tf.isFinite(globalNorm), tf.div(globalClipnorm, tf.maximum(globalNorm, globalClipnorm)), tf.scalar(NaN));
+    if (rule.kind === 'globalClipnorm') {
+      const limit = tf.scalar(rule.limit);
+      const globalNorm = tf.sqrt(sumInGroups(grads.map((g) => tf.sum(tf.mul(g, g)))));
+      // A non-finite global norm makes every gradient NaN, as the core's rule says.
+      const scale = tf.where(tf.isFinite(globalNorm), tf.div(limit, tf.maximum(globalNorm, limit)), tf.scalar(NaN));
       return grads.map((g) => tf.mul(g, scale));
     }
-    if (clipvalue !== null && clipvalue > 0) return grads.map((g) => tf.clipByValue(g, -clipvalue, clipvalue));
+    if (rule.kind === 'clipvalue') return grads.map((g) => tf.clipByValue(g, -rule.limit, rule.limit));
     return grads;
   }
 }
 
-function readBeta(name: string, value: number | (() => number)): number {
-  const beta = readHyperparameter(`Adam: ${name}`, value);
-  if (!(beta >= 0 && beta < 1)) throw new RangeError(`Adam: ${name} must be in [0, 1), got ${describe(beta)}`);
-  return beta;
+/**
+ * The sum of scalars, by `tf.addN` over at most 7 at a time: a WebGPU compute stage binds at most 8
+ * storage buffers (inputs and output), and tfjs-backend-webgpu's AddN does not split its inputs, so
+ * a larger one fails validation and its result is silently dropped.
+ */
+export function sumInGroups(terms: readonly tf.Tensor[]): tf.Tensor {
+  const GROUP = 7;
+  let list = [...terms];
+  while (list.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < list.length; i += GROUP) {
+      const group = list.slice(i, i + GROUP);
+      next.push(group.length === 1 ? group[0] : tf.addN(group));
+    }
+    list = next;
+  }
+  return list[0];
 }

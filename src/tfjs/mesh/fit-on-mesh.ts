@@ -163,9 +163,9 @@ async function coreOptimizerOnMesh(optimizer: Adam, mesh: Mesh, trainable: reado
   const variables = trainable.map((w) => new Variable(w.read().dataSync().slice() as Float32Array, { name: w.name, shape: w.shape as number[] }));
   if (!optimizer.built) core.iterations = optimizer.iterations;
   // Weight-decay exclusions set on the model's optimizer apply on the mesh too.
-  const exclusions = optimizer as unknown as { excludedPatterns: RegExp[]; excludedVariables: Set<tf.Variable> };
-  const excludedVariables = trainable.flatMap((w, i) => (exclusions.excludedVariables.has(w.read() as tf.Variable) ? [variables[i]] : []));
-  core.excludeFromWeightDecay({ varList: excludedVariables, varNames: [...exclusions.excludedPatterns] });
+  const exclusions = optimizer.weightDecayExclusions;
+  const excludedVariables = trainable.flatMap((w, i) => (exclusions.variables.has(w.read() as tf.Variable) ? [variables[i]] : []));
+  core.excludeFromWeightDecay({ varList: excludedVariables, varNames: [...exclusions.patterns] });
   core.build(variables);
   if (optimizer.built) {
     const state = await optimizer.getWeights();
