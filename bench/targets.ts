@@ -71,6 +71,11 @@ export function evaluateTargets(results: readonly PeerResult[], workloads: reado
       if (has(id)) targets.push(compare(results, id, `adapter (${backend}) ≥ ${goal} × standalone typed-array rate [${id}: ${title(id)}]`, goal, `adapter-ours-${backend}`, 'ours-typed'));
     }
   }
+  for (const [id, goal] of [['a', 0.7], ['b', 0.5]] as const) {
+    if (has(id) && find(results, id, 'adapter-inplace-cpu') !== undefined) {
+      targets.push(compare(results, id, `adapter (cpu, writeInPlace) ≥ ${goal} × standalone typed-array rate [${id}: ${title(id)}]`, goal, 'adapter-inplace-cpu', 'ours-typed'));
+    }
+  }
   for (const id of ['a', 'b'].filter(has)) {
     targets.push(compare(results, id, `≥ 10 × tf.train.adam on wasm [${id}]`, 10, 'ours-buffer', 'tfjs-wasm'));
   }

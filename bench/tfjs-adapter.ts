@@ -58,10 +58,11 @@ const BUDGET_SECONDS = 30;
  * of `sizes` (float32, that many elements), with fixed gradients. Ours first warms up for a round,
  * theirs takes one untimed step (both build their state then); then up to three rounds alternate
  * between the two sides, and the fastest round of each counts (the machine may be shared). Each step runs in `tf.tidy`, as `model.fit` runs it, with
- * default options (`jitCompile: true`: the compiled kernels where they are available). Returns
+ * default options (`jitCompile: true`: the compiled kernels where they are available; `writeInPlace`
+ * as given, default false). Returns
  * parameters updated per second (`sum(sizes) * steps / seconds`) for both.
  */
-export async function benchTfjsAdapter(backend: 'cpu' | 'wasm', sizes: number[], steps: number): Promise<{ ours: number; tfjs: number }> {
+export async function benchTfjsAdapter(backend: 'cpu' | 'wasm', sizes: number[], steps: number, options: { writeInPlace?: boolean } = {}): Promise<{ ours: number; tfjs: number }> {
   if (!(steps >= 1) || !Number.isInteger(steps)) throw new RangeError(`benchTfjsAdapter: steps must be a positive integer, got ${steps}`);
   await useBackend(backend);
   const params = sizes.reduce((a, b) => a + b, 0);
@@ -70,7 +71,7 @@ export async function benchTfjsAdapter(backend: 'cpu' | 'wasm', sizes: number[],
   variables.forEach((v, i) => {
     grads[v.name] = tf.tidy(() => tf.sin(tf.add(tf.range(0, v.size, 1, 'float32'), i)));
   });
-  const ours = new Adam({ learningRate: 1e-3 });
+  const ours = new Adam({ learningRate: 1e-3, writeInPlace: options.writeInPlace ?? false });
   const theirs: tf.Optimizer = tf.train.adam(1e-3);
   const theirSteps = Math.max(1, Math.floor(steps / 4));
   const oursStep = () => tf.tidy(() => ours.applyGradients(grads));

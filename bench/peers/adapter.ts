@@ -12,6 +12,7 @@ export type BenchTfjsAdapter = (
   backend: 'cpu' | 'wasm',
   sizes: number[],
   steps: number,
+  options?: { writeInPlace?: boolean },
 ) => Promise<{ ours: number; tfjs: number }>;
 
 /** Path of the adapter benchmark module, whether or not it exists. */
@@ -36,11 +37,20 @@ export async function runAdapter(task: ChildTask): Promise<PeerResult[]> {
   const theirSteps = Math.max(1, Math.floor(steps / 4));
   const single = (median: number, n: number) => ({ median, min: median, max: median, reps: 1, stepsPerRep: n });
   const note = 'fastest of up to 3 rounds, by bench/tfjs-adapter.ts';
-  return [
+  const rows: PeerResult[] = [
     {
       workload: w.id, key: `adapter-ours-${backend}`, label: `adapter: ours via tfjs (${backend})`,
       rate: single(ours, steps), note, adapterRatio: ours / tfjs,
     },
     { workload: w.id, key: `adapter-tfjs-${backend}`, label: `adapter: tf.train.adam (${backend})`, rate: single(tfjs, theirSteps), note },
   ];
+  if (backend === 'cpu') {
+    // The opt-in that skips the new tensor per variable (only the cpu backend allows it).
+    const inPlace = await mod.benchTfjsAdapter(backend, sizes, steps, { writeInPlace: true });
+    rows.splice(1, 0, {
+      workload: w.id, key: 'adapter-inplace-cpu', label: 'adapter: ours via tfjs, writeInPlace (cpu)',
+      rate: single(inPlace.ours, steps), note, adapterRatio: inPlace.ours / inPlace.tfjs,
+    });
+  }
+  return rows;
 }

@@ -1,3 +1,4 @@
+import { nodeBuiltin } from './node-builtin.js';
 import { describe } from '../describe.js';
 import type { AdamKernels } from '../kernels/kernel.js';
 import type { Optimizer } from '../optimizer.js';
@@ -99,7 +100,7 @@ export class Mesh implements MeshLike {
     await startThreads(local);
     const mesh = new Mesh(local, module !== undefined);
     if (module !== undefined) {
-      const url = typeof module === 'string' && !/^[a-z]+:/i.test(module) ? (await import('node:url')).pathToFileURL(module).href : String(module);
+      const url = typeof module === 'string' && !/^[a-z]+:/i.test(module) ? (await nodeBuiltin<typeof import('node:url')>('node:url')).pathToFileURL(module).href : String(module);
       try {
         await local.send(mesh.ranks(), () => ({ type: 'load', url, data: options.initData ?? null }));
       } catch (error) {

@@ -1,3 +1,4 @@
+import { nodeBuiltin } from './node-builtin.js';
 import type { ReplicaData, Reply } from './protocol.js';
 import type { LocalReplicas, ReplicaThread } from './local-replicas.js';
 
@@ -7,7 +8,7 @@ export const NO_SHARED_MEMORY = 'mesh: shared memory needs a cross-origin-isolat
 /** One replica per core: `os.availableParallelism()` in Node, `navigator.hardwareConcurrency` in browsers. */
 export async function defaultReplicaCount(): Promise<number> {
   if (typeof process !== 'undefined' && process.versions?.node !== undefined) {
-    const os = await import('node:os');
+    const os = await nodeBuiltin<typeof import('node:os')>('node:os');
     return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
   }
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
@@ -24,7 +25,7 @@ function replicaEntry(): URL {
 export async function startThreads(replicas: LocalReplicas): Promise<void> {
   const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
   if (!isNode) return startWebWorkers(replicas);
-  const { Worker } = await import('node:worker_threads');
+  const { Worker } = await nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
   const threads: import('node:worker_threads').Worker[] = [];
   const ready: Promise<void>[] = [];
   for (let rank = 0; rank < replicas.size; rank++) {

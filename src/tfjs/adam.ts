@@ -70,6 +70,9 @@ export class Adam extends tf.Optimizer {
   /** Where steps run (see {@link Execution}); `'auto'` is resolved when the optimizer is built. */
   readonly execution: Execution;
 
+  /** Whether the cpu `'kernels'` path may write new values into a variable's own array (see {@link AdamOptions.writeInPlace}). */
+  readonly writeInPlace: boolean;
+
   /** The core optimizer: the hyperparameters, and the state on the `'kernels'` path. */
   private readonly core: CoreAdam;
   private engine: StepEngine | null = null;
@@ -87,6 +90,7 @@ export class Adam extends tf.Optimizer {
     this.core = this.createCore(split.core);
     this.finalizeEmaOnFitEnd = split.finalizeEmaOnFitEnd;
     this.execution = split.execution;
+    this.writeInPlace = split.writeInPlace;
   }
 
   /**
@@ -253,7 +257,7 @@ export class Adam extends tf.Optimizer {
     }
     const kind = this.resolveExecution();
     const engine: StepEngine = kind === 'kernels'
-      ? new KernelEngine(this.core, this.excludedVariables)
+      ? new KernelEngine(this.core, this.excludedVariables, this.writeInPlace)
       : (kind === 'gpu-fused' ? fusedEngine(this.core, this.excludedVariables) : null) ?? new TensorEngine(this.core, this.excludedVariables);
     engine.build(unique);
     if (pending !== null) engine.load(pending);

@@ -20,9 +20,9 @@ interface Entry extends OwnedArray {
  * backends). Each TensorFlow.js variable is mirrored by a core variable, keyed by the variable
  * object. Per step and variable: the gradient is read in place where the backend allows it (cpu:
  * its own array; wasm: a heap view), the core runs the whole step (clipping, weight decay, update,
- * EMA) on all variables at once, and the core's new values are copied into the variable's own
- * memory when no other tensor can see it (see {@link TensorIo.writeInPlace}); otherwise the
- * variable is assigned a new tensor. The core copy is refreshed from the variable only when the
+ * EMA) on all variables at once, and each updated variable is assigned a new tensor holding the
+ * core's new values (with `writeInPlace`, they are copied into the variable's own memory instead
+ * when no other tensor can see it: see {@link TensorIo.writeInPlace}). The core copy is refreshed from the variable only when the
  * variable was assigned from outside since the last step (its `dataId` changed).
  */
 export class KernelEngine implements StepEngine {
@@ -32,6 +32,8 @@ export class KernelEngine implements StepEngine {
   constructor(
     private readonly core: CoreAdam,
     private readonly excluded: ReadonlySet<tf.Variable>,
+    /** Whether new values may go into a variable's own array (the `writeInPlace` option). */
+    private readonly inPlace: boolean,
   ) {}
 
   get lastLearningRate(): number | null {
@@ -120,7 +122,7 @@ export class KernelEngine implements StepEngine {
   private writeBack(entries: readonly Entry[], io: TensorIo): void {
     const assigned: Entry[] = [];
     for (const entry of entries) {
-      if (!io.writeInPlace(entry.variable, entry.core.value as Float32Array, entry)) assigned.push(entry);
+      if (!(this.inPlace && io.writeInPlace(entry.variable, entry.core.value as Float32Array, entry))) assigned.push(entry);
     }
     if (assigned.length === 0) return;
     tf.tidy(() => {

@@ -39,6 +39,15 @@ export interface AdamOptions extends Omit<CoreAdamOptions, 'learningRate'> {
   finalizeEmaOnFitEnd?: boolean;
   /** Adapter-only. Where steps run; see {@link Execution}. Default `'auto'`. Not saved in the config. */
   execution?: Execution;
+  /**
+   * Adapter-only, cpu backend, `'kernels'` path. Default false: every step assigns each updated
+   * variable a new tensor, as TensorFlow.js' own optimizers do, so an array read before the step
+   * (`dataSync()`, `data()`, a contiguous `tf.slice`, which on cpu are the backend's own array or a
+   * view of it) keeps the old values. True: write the new values into the variable's own array when
+   * no other tensor shares its data, which saves an allocation and a copy per variable per step, but
+   * such an array or slice kept across a step then shows the new values. Not saved in the config.
+   */
+  writeInPlace?: boolean;
 }
 
 const EXECUTIONS: readonly Execution[] = ['auto', 'kernels', 'gpu-fused', 'tensor-ops'];
@@ -48,6 +57,7 @@ export interface SplitOptions {
   readonly core: CoreAdamOptions;
   readonly finalizeEmaOnFitEnd: boolean;
   readonly execution: Execution;
+  readonly writeInPlace: boolean;
 }
 
 /** Splits the adapter's options into the core's and the adapter-only ones. */
@@ -55,16 +65,19 @@ export function splitOptions(options: AdamOptions): SplitOptions {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`Adam: options must be an object, got ${describe(options)}`);
   }
-  const { finalizeEmaOnFitEnd = true, execution = 'auto', learningRate, ...rest } = options;
+  const { finalizeEmaOnFitEnd = true, execution = 'auto', writeInPlace = false, learningRate, ...rest } = options;
   if (typeof finalizeEmaOnFitEnd !== 'boolean') {
     throw new TypeError(`Adam: finalizeEmaOnFitEnd must be a boolean, got ${describe(finalizeEmaOnFitEnd)}`);
+  }
+  if (typeof writeInPlace !== 'boolean') {
+    throw new TypeError(`Adam: writeInPlace must be a boolean, got ${describe(writeInPlace)}`);
   }
   if (!EXECUTIONS.includes(execution)) {
     throw new TypeError(`Adam: execution must be one of ${EXECUTIONS.map((e) => `'${e}'`).join(', ')}, got ${describe(execution)}`);
   }
   const core: CoreAdamOptions = { ...rest };
   if ('learningRate' in options) core.learningRate = toCoreLearningRate(learningRate) as LearningRate;
-  return { core, finalizeEmaOnFitEnd, execution };
+  return { core, finalizeEmaOnFitEnd, execution, writeInPlace };
 }
 
 /**

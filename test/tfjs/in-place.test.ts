@@ -1,4 +1,4 @@
-// On the cpu backend the kernels path writes a step's new values into the variable's own array when
+// With writeInPlace, on the cpu backend the kernels path writes a step's new values into the variable's own array when
 // no other tensor can see it, and assigns a new tensor otherwise. These tests check that the write
 // in place never shows through anything else: clones and reshapes taken before a step, the array a
 // variable was made from, a tensor it was sliced from, a tensor assigned to it from outside. And
@@ -51,7 +51,7 @@ forEachKernelSet((jitCompile) => {
     const start = seeded(1);
     const expected = coreRun(jitCompile, start, 6);
     const v = tf.variable(tf.tensor(start), true, uniqueName('plain'));
-    const opt = new Adam({ ...OPTIONS, jitCompile });
+    const opt = new Adam({ ...OPTIONS, jitCompile, writeInPlace: true });
     const ids: object[] = [];
     for (let s = 0; s < 6; s++) {
       step(opt, v, s);
@@ -68,7 +68,7 @@ forEachKernelSet((jitCompile) => {
     const start = seeded(2);
     const expected = coreRun(jitCompile, start, 5);
     const v = tf.variable(tf.tensor(start), true, uniqueName('clone'));
-    const opt = new Adam({ ...OPTIONS, jitCompile });
+    const opt = new Adam({ ...OPTIONS, jitCompile, writeInPlace: true });
     step(opt, v, 0);
     step(opt, v, 1);
     const clone = v.clone();
@@ -104,7 +104,7 @@ forEachKernelSet((jitCompile) => {
     const slice = tf.slice(big, [SIZE], [SIZE]); // on cpu, a view of big's array
     const w = tf.variable(slice, true, uniqueName('slice'));
     slice.dispose();
-    const opt = new Adam({ ...OPTIONS, jitCompile });
+    const opt = new Adam({ ...OPTIONS, jitCompile, writeInPlace: true });
     for (let s = 0; s < 3; s++) {
       tf.tidy(() => opt.applyGradients([{ name: v.name, tensor: tf.tensor(gradient(s)) }, { name: w.name, tensor: tf.tensor(gradient(s)) }]));
     }
@@ -120,7 +120,7 @@ forEachKernelSet((jitCompile) => {
     const assigned = seeded(6);
     const expected = coreRun(jitCompile, start, 5, { step: 3, values: assigned });
     const v = tf.variable(tf.tensor(start), true, uniqueName('assign'));
-    const opt = new Adam({ ...OPTIONS, jitCompile });
+    const opt = new Adam({ ...OPTIONS, jitCompile, writeInPlace: true });
     for (let s = 0; s < 3; s++) step(opt, v, s);
     const source = tf.tensor(assigned);
     v.assign(source); // v and source now share one dataId
@@ -136,7 +136,7 @@ forEachKernelSet((jitCompile) => {
 
   test('tf.memory() stays flat over many steps written in place', () => {
     const vars = [0, 1, 2].map((i) => tf.variable(tf.tensor(seeded(10 + i)), true, uniqueName(`memory${i}`)));
-    const opt = new Adam({ ...OPTIONS, jitCompile });
+    const opt = new Adam({ ...OPTIONS, jitCompile, writeInPlace: true });
     const run = () => tf.tidy(() => opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(gradient(i)) }))));
     run();
     const base = tf.memory();
@@ -148,4 +148,34 @@ forEachKernelSet((jitCompile) => {
     opt.dispose();
     tf.dispose(vars);
   });
+});
+
+forEachKernelSet((jitCompile) => {
+  test('by default every step assigns a new tensor: arrays and slices read before a step keep their values', () => {
+    const start = seeded(20);
+    const expected = coreRun(jitCompile, start, 4);
+    const v = tf.variable(tf.tensor(start), true, uniqueName('default'));
+    const opt = new Adam({ ...OPTIONS, jitCompile });
+    assert.equal(opt.writeInPlace, false);
+    const ids: object[] = [];
+    for (let s = 0; s < 4; s++) {
+      const read = v.dataSync(); // on cpu: the backend's own array, not a copy
+      const kept = Float32Array.from(read);
+      const slice = tf.slice(v, [0], [SIZE / 2]); // on cpu: a view of that array
+      const sliceBefore = values(slice);
+      step(opt, v, s);
+      ids.push(v.dataId);
+      assert.deepEqual(Float32Array.from(read), kept, `step ${s + 1}: an array read before the step`);
+      assert.deepEqual(values(slice), sliceBefore, `step ${s + 1}: a slice taken before the step`);
+      assert.deepEqual(values(v), expected[s], `step ${s + 1}: the variable`);
+      slice.dispose();
+    }
+    assert.equal(new Set(ids).size, ids.length, 'a new dataId every step');
+    opt.dispose();
+    v.dispose();
+  });
+});
+
+test('writeInPlace must be a boolean', () => {
+  assert.throws(() => new Adam({ writeInPlace: 'yes' as unknown as boolean }), /writeInPlace must be a boolean, got/);
 });
