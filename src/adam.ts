@@ -88,8 +88,12 @@ export class Adam extends Optimizer {
    * Read `.value` afresh each time (kernel memory may grow).
    */
   gradientBuffer(variable: Variable): { readonly value: FloatArray } {
-    const storage = this.kernels.gradientBuffer(variable.dtype, variable.size);
+    const storage = this.kernels.gradientBuffer(variable.dtype, variable.size, variable.storageRef);
     return { get value() { return storage.array; } };
+  }
+
+  protected override slotsPerVariable(): number {
+    return this.amsgrad ? 3 : 2;
   }
 
   protected buildSlots(variables: readonly Variable[]): void {

@@ -107,14 +107,14 @@ export class DenseTable {
         seen[j + 1] = grad;
       }
       if (mode === FOREIGN) continue;
-      i32[(rec >> 2) + 7] = flags & this.recordMask[k];
-      const at = (rec + 32) >> shift;
+      i32[(rec >>> 2) + 7] = flags & this.recordMask[k];
+      const at = (rec + 32) >>> shift;
       floats[at] = set.gradScale;
       floats[at + 1] = set.decay;
       const stage = this.recordStage[k];
       if (stage >= 0) {
         const src = this.gradPtr[k];
-        if (src < 0) floats.set(grad, stage >> shift);
+        if (src < 0) floats.set(grad, stage >>> shift);
         else this.stageFromKernel(grad, src, set.param.length, stage);
       }
       rec += REC;
@@ -166,20 +166,24 @@ export class DenseTable {
     // Pass 2: make room (this may grow the memory), then write the records' offsets.
     const records = this.recordSets.length;
     const tableBytes = SCALAR_BLOCK_BYTES + records * REC;
+    // New blocks are taken before old ones are given back, so that running out changes nothing.
     if (tableBytes > this.tableBytes) {
+      const bytes = Math.max(tableBytes, (this.tableBytes * 3) >> 1);
+      const ptr = arena.alloc(bytes);
       if (this.tableBytes > 0) arena.free(this.tablePtr, this.tableBytes);
-      this.tableBytes = Math.max(tableBytes, (this.tableBytes * 3) >> 1);
-      this.tablePtr = arena.alloc(this.tableBytes);
+      this.tableBytes = bytes;
+      this.tablePtr = ptr;
     }
     if (stageBytes > this.stageBytes) {
+      const ptr = arena.alloc(stageBytes);
       if (this.stageBytes > 0) arena.free(this.stagePtr, this.stageBytes);
       this.stageBytes = stageBytes;
-      this.stagePtr = arena.alloc(stageBytes);
+      this.stagePtr = ptr;
     }
     const u32 = arena.i32; // offsets below 4 GiB are stored as i32 bit patterns; wasm reads u32
     for (let k = 0; k < records; k++) {
       const set = this.recordSets[k];
-      const r = ((this.tablePtr + SCALAR_BLOCK_BYTES) >> 2) + k * REC_I32;
+      const r = ((this.tablePtr + SCALAR_BLOCK_BYTES) >>> 2) + k * REC_I32;
       if (this.recordStage[k] >= 0) this.recordStage[k] += this.stagePtr;
       const stage = this.recordStage[k];
       const vhat = set.vhat as ArenaStorage | null;
@@ -210,9 +214,9 @@ export class DenseTable {
     if (wide === (this.dtype === 'float64')) {
       arena.u8.copyWithin(stage, src, src + length * (wide ? 8 : 4));
     } else if (wide) {
-      arena.f32.set(new Float64Array(arena.u8.buffer, src, length), stage >> 2);
+      arena.f32.set(new Float64Array(arena.u8.buffer, src, length), stage >>> 2);
     } else {
-      arena.f64.set(new Float32Array(arena.u8.buffer, src, length), stage >> 3);
+      arena.f64.set(new Float32Array(arena.u8.buffer, src, length), stage >>> 3);
     }
   }
 
