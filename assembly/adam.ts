@@ -144,8 +144,11 @@ function sparse<T>(
 ): void {
   const rowBytes = <usize>rowSize * sizeof<T>();
   const idxEnd = indices + (<usize>rowCount << 2);
-  for (let i = indices, src = rows; i < idxEnd; i += 4, src += rowBytes) {
-    memory.copy(zero + <usize>load<u32>(i) * rowBytes, src, rowBytes);
+  // rows == 0: the caller has already written the rows into `zero` (rows from outside the memory).
+  if (rows != 0) {
+    for (let i = indices, src = rows; i < idxEnd; i += 4, src += rowBytes) {
+      memory.copy(zero + <usize>load<u32>(i) * rowBytes, src, rowBytes);
+    }
   }
   const va = scalar<T>(scalars, 0);
   const ve = scalar<T>(scalars, 1);

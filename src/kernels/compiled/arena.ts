@@ -3,6 +3,11 @@ import type { Dtype, FloatArray, Storage } from '../../storage.js';
 const PAGE = 65536;
 /** SIMD loads and stores are 16 bytes; every allocation starts on, and is padded to, 16 bytes. */
 export const ALIGN = 16;
+/**
+ * Room a memory keeps free of variables for its own tables and scratch: dense tables, chunk lists,
+ * and the block-at-a-time staging of sums of squares (at most 512 KiB).
+ */
+export const TABLE_ROOM = 1 << 20;
 
 /** Bytes per element of a dtype. */
 export function bytesPer(dtype: Dtype): number {
@@ -16,9 +21,8 @@ export function pad16(bytes: number): number {
 
 /**
  * One WebAssembly memory of the kernel set and a simple allocator over it: a bump pointer plus
- * free lists keyed by (padded) size. Storage of a given shape is usually freed and re-requested
- * with the same shape (slots, gradient buffers, scratch), so exact-size reuse is enough and needs
- * no coalescing.
+ * free blocks that merge with their neighbours (and with the top), taken smallest-fit. Storage is
+ * freed rarely (disposed state, a grown table), so a linear search over free blocks is enough.
  *
  * Growth doubles the memory (at least), never past its limit, bumps `generation`, and re-creates
  * the typed-array views over the new buffer; every {@link ArenaStorage} compares its generation on
@@ -38,7 +42,9 @@ export class Arena {
   private top = ALIGN; // byte 0..15 unused, so that 0 never is a valid allocation
   /** The most bytes allocations may span; lowered to the current size when the engine refuses to grow. */
   private limit: number;
-  private readonly freeLists = new Map<number, number[]>();
+  /** Free blocks below the top, by start (their size) and by end (their start); neighbours merge. */
+  private readonly freeByStart = new Map<number, number>();
+  private readonly freeByEnd = new Map<number, number>();
   private freeBytes = 0;
   /**
    * Bytes promised to storages not allocated yet (a placed variable's slots and gradient), so that
@@ -82,6 +88,9 @@ export class Arena {
   release(storage: ArenaStorage): void {
     if (!storage.isLive || storage.arena !== this) return;
     this.live.delete(storage.ptr);
+    this.storageBytes -= pad16(storage.bytes);
+    this.promised -= storage.promised;
+    storage.promised = 0;
     storage.markReleased();
     this.free(storage.ptr, storage.bytes);
     this.releases++;
@@ -100,14 +109,18 @@ export class Arena {
     return this.buffer.byteLength;
   }
 
-  /** Bytes held by allocations (blocks on the free lists excluded). */
-  get bytesInUse(): number {
-    return this.top - this.freeBytes;
+  /** Bytes held by live storages (variables, state, gradient buffers); scratch not counted. */
+  storageBytes = 0;
+
+  /** Records a storage made over a block of this memory. */
+  adopt(storage: ArenaStorage): void {
+    this.live.set(storage.ptr, storage);
+    this.storageBytes += pad16(storage.bytes);
   }
 
   /** Whether `bytes` more (plus what is promised) fit under this memory's limit. */
   hasRoomFor(bytes: number): boolean {
-    return this.top + this.promised + Math.max(ALIGN, pad16(bytes)) <= this.limit;
+    return this.top - this.freeBytes + this.promised + Math.max(ALIGN, pad16(bytes)) + TABLE_ROOM <= this.limit;
   }
 
   /**
@@ -115,8 +128,8 @@ export class Arena {
    * False, and this memory takes no more new variables, when the engine refuses to grow it.
    */
   reserve(bytes: number): boolean {
-    const end = this.top + this.promised + Math.max(ALIGN, pad16(bytes));
-    if (end > this.limit) return false;
+    const end = this.top - this.freeBytes + this.promised + Math.max(ALIGN, pad16(bytes));
+    if (end + TABLE_ROOM > this.limit) return false;
     if (end <= this.buffer.byteLength) return true;
     if (this.grow(end)) return true;
     this.limit = this.buffer.byteLength - ALIGN; // the engine said no: fill what we have, then stop
@@ -130,35 +143,73 @@ export class Arena {
    */
   tryAlloc(bytes: number): number {
     const size = Math.max(ALIGN, pad16(bytes));
-    const list = this.freeLists.get(size);
-    if (list !== undefined && list.length > 0) {
-      const ptr = list.pop()!;
-      this.freeBytes -= size;
-      this.u8.fill(0, ptr, ptr + size);
-      return ptr;
+    if (this.freeBytes >= size) {
+      // The smallest free block that fits (few blocks are free: storage is freed rarely).
+      let best = 0;
+      let bestSize = Infinity;
+      for (const [start, blockSize] of this.freeByStart) {
+        if (blockSize >= size && blockSize < bestSize) {
+          best = start;
+          bestSize = blockSize;
+          if (blockSize === size) break;
+        }
+      }
+      if (best !== 0) {
+        this.takeFree(best, bestSize);
+        if (bestSize > size) this.addFree(best + size, bestSize - size);
+        this.u8.fill(0, best, best + size);
+        return best;
+      }
     }
     const ptr = this.top;
     const end = ptr + size;
     if (end > this.limit) return 0;
     if (end > this.buffer.byteLength && !this.grow(end)) return 0;
+    if (ptr < this.written) this.u8.fill(0, ptr, Math.min(end, this.written));
     this.top = end;
-    return ptr; // above the old top: never written, so still zero
+    if (end > this.written) this.written = end;
+    return ptr; // above `written`: never handed out, so still zero
   }
+
+  /** The highest top there has been: bytes above it have never been handed out, so are zero. */
+  private written = ALIGN;
 
   /** Like {@link tryAlloc}, but throws a {@link KernelMemoryError} when the block does not fit. */
   alloc(bytes: number): number {
     const ptr = this.tryAlloc(bytes);
-    if (ptr === 0) throw new KernelMemoryError(pad16(bytes), this.bytesInUse, 'one kernel memory');
+    if (ptr === 0) throw new KernelMemoryError(pad16(bytes), this.storageBytes, 'one kernel memory');
     return ptr;
   }
 
-  /** Returns a block from {@link alloc} (with the same `bytes`) for reuse. */
+  /** Returns a block from {@link alloc} (with the same `bytes`) for reuse; it merges with free neighbours. */
   free(ptr: number, bytes: number): void {
-    const size = Math.max(ALIGN, pad16(bytes));
-    let list = this.freeLists.get(size);
-    if (list === undefined) this.freeLists.set(size, (list = []));
-    list.push(ptr);
+    let start = ptr;
+    let size = Math.max(ALIGN, pad16(bytes));
+    const after = this.freeByStart.get(start + size);
+    if (after !== undefined) {
+      this.takeFree(start + size, after);
+      size += after;
+    }
+    const before = this.freeByEnd.get(start);
+    if (before !== undefined) {
+      this.takeFree(before, start - before);
+      size += start - before;
+      start = before;
+    }
+    if (start + size === this.top) this.top = start; // the top block: give the top back
+    else this.addFree(start, size);
+  }
+
+  private addFree(start: number, size: number): void {
+    this.freeByStart.set(start, size);
+    this.freeByEnd.set(start + size, start);
     this.freeBytes += size;
+  }
+
+  private takeFree(start: number, size: number): void {
+    this.freeByStart.delete(start);
+    this.freeByEnd.delete(start + size);
+    this.freeBytes -= size;
   }
 
   /** Grows the memory to span at least `end` bytes; false when the engine refuses. */
@@ -209,6 +260,8 @@ export class ArenaStorage implements Storage {
   private view: FloatArray;
   private generation: number;
   private released = false;
+  /** Bytes its memory keeps for this storage's companions not allocated yet (see {@link Arena.promised}). */
+  promised = 0;
 
   constructor(
     /** The memory this storage lives in. */

@@ -1,7 +1,7 @@
 import type { Dtype, FloatArray, Storage } from '../../storage.js';
 import type { AdamKernels, DenseSlotSet, SparseSlotSet, StepScalars } from '../kernel.js';
 import { referenceKernels } from '../reference.js';
-import { Arena, ArenaStorage, bytesPer, pad16 } from './arena.js';
+import { Arena, ArenaStorage, KernelMemoryError, bytesPer, pad16 } from './arena.js';
 import { KernelMemories, type KernelMemory } from './memories.js';
 import { AMSGRAD, EMA, OVERWRITE, stepFlags, writeScalars } from './scalars.js';
 import { instantiateKernelModule, type LoadOptions } from './loader.js';
@@ -9,6 +9,8 @@ import { PARALLEL_MIN_ELEMENTS, ThreadPool, defaultThreadCount, tableElements, t
 
 /** Below this many elements, a sum of squares of an ordinary array is cheaper in JavaScript than copied in. */
 const SMALL_SUM = 64;
+/** Room kept next to a placed variable for its gradient: a gradient buffer or a staged copy. */
+const GRADIENT_ROOM = 1;
 /** Elements per block of a sum of squares: partial sums are added in block order. */
 const SUM_BLOCK = 1 << 16;
 
@@ -50,7 +52,7 @@ export class CompiledKernels implements AdamKernels {
     return this.memories.list.length;
   }
 
-  /** Bytes held by allocations over all memories. */
+  /** Bytes held by storages (variables, state, gradient buffers) over all memories. */
   get bytesInUse(): number {
     return this.memories.bytesInUse;
   }
@@ -79,8 +81,10 @@ export class CompiledKernels implements AdamKernels {
     if (!Number.isInteger(length) || length < 0) throw new RangeError(`allocate: bad length ${length}`);
     const bytes = length * bytesPer(dtype);
     if (near !== undefined && this.isOurs(near)) {
-      const memory = this.memories.list[near.arena.index];
-      return this.adopt(memory, dtype, length, this.memories.allocateIn(memory, bytes), bytes);
+      // A variable's state sits whole in its memory: where that memory is full, this is out of memory.
+      const placed = this.memories.allocateNear(near, bytes);
+      if (placed === null) throw new KernelMemoryError(pad16(bytes), this.bytesInUse, `the variable's memory (${this.memoryCount} in use)`);
+      return this.adopt(placed.memory, dtype, length, placed.ptr, bytes);
     }
     const { memory, ptr } = this.memories.allocateGroup(bytes, 0);
     return this.adopt(memory, dtype, length, ptr, bytes);
@@ -107,22 +111,20 @@ export class CompiledKernels implements AdamKernels {
     }
     const bytes = values.byteLength;
     // Room for the companions and for a gradient (a gradient buffer, or the staged copy of one).
-    const { memory, ptr } = this.memories.allocateGroup(bytes, (companions + 1) * pad16(bytes));
+    const promised = (companions + GRADIENT_ROOM) * pad16(bytes);
+    const { memory, ptr } = this.memories.allocateGroup(bytes, promised);
     const storage = this.adopt(memory, dtype, values.length, ptr, bytes);
+    storage.promised = promised;
     storage.array.set(values);
     return storage;
   }
 
   gradientBuffer(dtype: Dtype, length: number, near?: Storage): Storage {
     if (near !== undefined && this.isOurs(near)) {
-      const memory = this.memories.list[near.arena.index];
       const bytes = length * bytesPer(dtype);
-      const ptr = memory.arena.tryAlloc(bytes);
+      const placed = this.memories.allocateNear(near, bytes);
       // Where the variable's memory is full, a buffer elsewhere still works (it is copied in).
-      if (ptr !== 0) {
-        memory.arena.promised = Math.max(0, memory.arena.promised - pad16(bytes));
-        return this.adopt(memory, dtype, length, ptr, bytes);
-      }
+      if (placed !== null) return this.adopt(placed.memory, dtype, length, placed.ptr, bytes);
     }
     return this.allocate(dtype, length);
   }
@@ -147,12 +149,27 @@ export class CompiledKernels implements AdamKernels {
       for (let i = 0; i < n; i++) sum += values[i] * values[i];
       return sum;
     } else {
+      // Copied in one block at a time, and summed in the blocks a kernel-memory array is summed
+      // in: little scratch, and the same sum wherever the array lives.
       memory = this.memories.first;
-      ptr = memory.stage(values.byteLength);
-      if (wide) memory.arena.f64.set(values, ptr >>> 3);
-      else memory.arena.f32.set(values, ptr >>> 2);
+      const stage = memory.stage(Math.min(n, SUM_BLOCK) * (wide ? 8 : 4));
+      let sum = 0;
+      for (let start = 0; start < n; start += SUM_BLOCK) {
+        const block = values.subarray(start, Math.min(n, start + SUM_BLOCK));
+        if (wide) memory.arena.f64.set(block, stage >>> 3);
+        else memory.arena.f32.set(block, stage >>> 2);
+        sum += wide ? memory.wasm.sumsq64(stage, block.length) : memory.wasm.sumsq32(stage, block.length);
+      }
+      return sum;
     }
-    return wide ? memory.wasm.sumsq64(ptr, n) : memory.wasm.sumsq32(ptr, n);
+    if (n <= SUM_BLOCK) return wide ? memory.wasm.sumsq64(ptr, n) : memory.wasm.sumsq32(ptr, n);
+    let sum = 0;
+    for (let start = 0; start < n; start += SUM_BLOCK) {
+      const length = Math.min(SUM_BLOCK, n - start);
+      const at = ptr + start * (wide ? 8 : 4);
+      sum += wide ? memory.wasm.sumsq64(at, length) : memory.wasm.sumsq32(at, length);
+    }
+    return sum;
   }
 
   sumsOfSquares(values: readonly FloatArray[], out: Float64Array): void {
@@ -314,19 +331,20 @@ export class CompiledKernels implements AdamKernels {
     let idxPtr = idxInPlace ? indices.byteOffset : 0;
     let rowsPtr = rowsInPlace ? rows.byteOffset : 0;
     const idxBytes = pad16(nIdx * 4);
-    const rowBytes = nIdx * rowSize * elementBytes;
     const zeroPtr = memory.zero(pad16(length * elementBytes));
-    const stage = memory.stage((idxInPlace ? 0 : idxBytes) + (rowsInPlace ? 0 : rowBytes));
     if (!idxInPlace) {
-      idxPtr = stage;
+      idxPtr = memory.stage(idxBytes);
       arena.i32.set(indices, idxPtr >>> 2);
     }
     if (!rowsInPlace) {
-      rowsPtr = stage + (idxInPlace ? 0 : idxBytes);
-      const n = nIdx * rowSize;
-      const src = rows.length === n ? rows : rows.subarray(0, n);
-      if (dtype === 'float64') arena.f64.set(src, rowsPtr >>> 3);
-      else arena.f32.set(src, rowsPtr >>> 2);
+      // Rows from outside the memory are written straight to their places in the zero scratch
+      // (rowsPtr 0 tells the kernel): no staging copy, and no scratch of their size.
+      const zeroRows = dtype === 'float64' ? arena.f64 : arena.f32;
+      const base = zeroPtr / elementBytes;
+      for (let i = 0; i < nIdx; i++) {
+        zeroRows.set(rows.subarray(i * rowSize, (i + 1) * rowSize), base + indices[i] * rowSize);
+      }
+      rowsPtr = 0;
     }
     let flags = stepFlags(s);
     if (vhat === null) flags &= ~AMSGRAD;
@@ -361,7 +379,7 @@ export class CompiledKernels implements AdamKernels {
 
   private adopt(memory: KernelMemory, dtype: Dtype, length: number, ptr: number, bytes: number): ArenaStorage {
     const storage = new ArenaStorage(memory.arena, dtype, length, ptr, bytes);
-    memory.arena.live.set(ptr, storage);
+    memory.arena.adopt(storage);
     return storage;
   }
 

@@ -1,12 +1,10 @@
-import { ALIGN, Arena, KernelMemoryError, pad16 } from './arena.js';
+import { ALIGN, Arena, ArenaStorage, KernelMemoryError, TABLE_ROOM, pad16 } from './arena.js';
 import { DenseTable } from './dense.js';
 import { instantiateMemory, WASM32_PAGES, type KernelExports, type LoadedModule, type LoadOptions } from './loader.js';
 import { SCALAR_BLOCK_BYTES } from './scalars.js';
 import type { DenseSlotSet } from '../kernel.js';
 
 const PAGE = 65536;
-/** Room every memory keeps for its own tables and scratch (dense tables, scalar blocks, chunk lists). */
-const TABLE_ROOM = 1 << 16;
 
 /** One WebAssembly memory of a kernel set: its allocator, its module instance and its scratch. */
 export class KernelMemory {
@@ -39,7 +37,6 @@ export class KernelMemory {
   constructor(loaded: LoadedModule, index: number) {
     this.wasm = loaded.exports;
     this.arena = new Arena(loaded.memory, loaded.shared, loaded.maximumPages, index);
-    this.arena.promised = TABLE_ROOM;
     this.tables = { float32: new DenseTable(this.arena, 'float32'), float64: new DenseTable(this.arena, 'float64') };
     this.scalarsPtr = this.arena.alloc(SCALAR_BLOCK_BYTES);
   }
@@ -101,10 +98,10 @@ export class KernelMemories {
     return true;
   }
 
-  /** Bytes held by allocations over all memories. */
+  /** Bytes held by storages (variables, state, gradient buffers) over all memories. */
   get bytesInUse(): number {
     let bytes = 0;
-    for (const memory of this.list) bytes += memory.arena.bytesInUse;
+    for (const memory of this.list) bytes += memory.arena.storageBytes;
     return bytes;
   }
 
@@ -122,7 +119,7 @@ export class KernelMemories {
    */
   allocateGroup(bytes: number, promised: number): { memory: KernelMemory; ptr: number } {
     const need = pad16(bytes) + promised;
-    const capacity = this.maximumPages * PAGE - ALIGN - TABLE_ROOM - 1024;
+    const capacity = this.maximumPages * PAGE - ALIGN - TABLE_ROOM - 4096;
     if (need > capacity) {
       throw new KernelMemoryError(need, this.bytesInUse, this.describe(), capacity);
     }
@@ -139,21 +136,27 @@ export class KernelMemories {
     throw new KernelMemoryError(need, this.bytesInUse, `${this.describe()} (the engine refused to grow a new memory)`);
   }
 
-  /** A block in `memory` for a companion of a group placed there (it uses up the promise). */
-  allocateIn(memory: KernelMemory, bytes: number): number {
+  /**
+   * A block next to `owner` (in its memory) for one of its companions, taken from the room
+   * promised to it; null when that memory cannot hold it.
+   */
+  allocateNear(owner: ArenaStorage, bytes: number): { memory: KernelMemory; ptr: number } | null {
+    const memory = this.list[owner.arena.index];
     const arena = memory.arena;
     const size = Math.max(ALIGN, pad16(bytes));
-    arena.promised = Math.max(TABLE_ROOM, arena.promised - size);
     const ptr = arena.tryAlloc(size);
-    if (ptr === 0) throw new KernelMemoryError(size, this.bytesInUse, this.describe());
-    return ptr;
+    if (ptr === 0) return null;
+    const used = Math.min(size, owner.promised);
+    owner.promised -= used;
+    arena.promised -= used;
+    return { memory, ptr };
   }
 
   private tryGroup(memory: KernelMemory, bytes: number, promised: number): number {
     const arena = memory.arena;
     if (!arena.hasRoomFor(pad16(bytes) + promised) || !arena.reserve(pad16(bytes) + promised)) return 0;
     const ptr = arena.tryAlloc(bytes);
-    if (ptr !== 0) arena.promised += promised;
+    if (ptr !== 0) arena.promised += promised; // the caller records it on the storage
     return ptr;
   }
 
