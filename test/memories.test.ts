@@ -182,3 +182,27 @@ describe('out of kernel memory', () => {
     assert.equal(opt.iterations, 1);
   });
 });
+
+describe('storage past 2 GiB of one memory', () => {
+  // Byte offsets of 2^31 and more are negative as int32: every offset must be read as unsigned.
+  // The 2 GiB block below is never written, so it costs address space, not memory.
+  for (const threads of [1, 3]) {
+    test(`${threads} thread${threads > 1 ? 's' : ''}: steps, sums and sparse rows are bit-identical to a small memory`, async () => {
+      const high = createCompiledKernels({ threads });
+      const filler = high.allocate('float32', 2 ** 29 + 4096);
+      const probe = high.allocate('float32', 4);
+      assert.ok(probe.array.byteOffset >= 2 ** 31, 'later storage lies past 2 GiB');
+      high.release(probe);
+      if (threads > 1) await startWorkers(high);
+      for (const dtype of ['float32', 'float64'] as const) {
+        const expected = run(createCompiledKernels({ threads: 1 }), dtype, true, 3);
+        const actual = run(high, dtype, true, 3);
+        actual.values.forEach((v, i) => assert.deepEqual(v, expected.values[i], `${dtype} variable ${i}`));
+        actual.state.forEach((w, i) => assert.deepEqual(w, expected.state[i], `${dtype} state array ${i}`));
+      }
+      assert.equal(high.memoryCount, 1);
+      high.release(filler);
+      high.stopWorkers();
+    });
+  }
+});

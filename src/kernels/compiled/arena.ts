@@ -14,9 +14,9 @@ export function bytesPer(dtype: Dtype): number {
   return dtype === 'float64' ? 8 : 4;
 }
 
-/** `bytes` rounded up to a multiple of 16. */
+/** `bytes` rounded up to a multiple of 16 (arithmetic, not `& ~15`: sizes reach past 2^31). */
 export function pad16(bytes: number): number {
-  return (bytes + 15) & ~15;
+  return Math.ceil(bytes / 16) * 16;
 }
 
 /**
