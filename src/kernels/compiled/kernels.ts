@@ -3,6 +3,7 @@ import type { AdamKernels, DenseSlotSet, SparseSlotSet, StepScalars } from '../k
 import { referenceKernels } from '../reference.js';
 import { Arena, ArenaStorage, KernelMemoryError, bytesPer, pad16 } from './arena.js';
 import { KernelMemories, type KernelMemory } from './memories.js';
+import { StepTiles } from './tiles.js';
 import { AMSGRAD, EMA, OVERWRITE, stepFlags, writeScalars } from './scalars.js';
 import { instantiateKernelModule, type LoadOptions } from './loader.js';
 import { PARALLEL_MIN_ELEMENTS, ThreadPool, defaultThreadCount, tableElements, type PoolJob } from './threads.js';
@@ -33,6 +34,7 @@ export class CompiledKernels implements AdamKernels {
   private readonly stepMemories: KernelMemory[] = [];
   private readonly jobs: PoolJob[] = [];
   private readonly foreign: DenseSlotSet[] = [];
+  private readonly stepTiles = new StepTiles();
 
   constructor(options: LoadOptions = {}) {
     const loaded = instantiateKernelModule(options);
@@ -225,10 +227,10 @@ export class CompiledKernels implements AdamKernels {
           i32[r + 2] = wide;
         }
       }
-      jobs.push({ memory, tablePtr: memory.sumsPtr, count: memory.sumBlocks });
+      jobs.push({ memory, scalars: 0, records: memory.sumsPtr, count: memory.sumBlocks });
     }
     if (!(elements >= PARALLEL_MIN_ELEMENTS && this.workerPool()?.runSums(jobs, elements))) {
-      for (const job of jobs) job.memory.wasm.sumsqMany(job.tablePtr, job.count);
+      for (const job of jobs) job.memory.wasm.sumsqMany(job.records, job.count);
     }
     for (const memory of touched) {
       const f64 = memory.arena.f64;
@@ -273,26 +275,35 @@ export class CompiledKernels implements AdamKernels {
     }
     const jobs = this.jobs;
     jobs.length = 0;
+    const tiles = this.stepTiles;
+    tiles.reset(dtype === 'float64');
     let total = 0;
+    let tiled = 0;
     try {
       for (const memory of touched) {
         const table = memory.tables[dtype];
         table.prepare(memory.denseSets, s);
         for (const set of table.foreign) foreign.push(set);
         if (table.count > 0) {
-          jobs.push({ memory, tablePtr: table.ptr, count: table.count });
-          total += tableElements(memory.arena, table.ptr, table.count);
+          jobs.push({ memory, scalars: table.ptr, records: table.records, count: table.count });
+          total += tableElements(memory.arena, table.records, table.count);
         }
+        tiles.add(memory, table.tiles, table.ptr);
+        tiled += table.tiledElements;
       }
     } finally {
       for (const memory of touched) memory.denseSets.length = 0;
     }
-    if (jobs.length > 0 && !this.runParallel(dtype === 'float64', jobs, total)) {
+    const dtype64 = dtype === 'float64';
+    // Worker threads (started by the first large step) take large parts; small ones run here.
+    const pool = this.threads > 1 && Math.max(total, tiled) >= PARALLEL_MIN_ELEMENTS ? this.workerPool() : null;
+    if (jobs.length > 0 && !(pool !== null && total >= PARALLEL_MIN_ELEMENTS && pool.run(dtype64, jobs, total))) {
       for (const job of jobs) {
-        if (dtype === 'float64') job.memory.wasm.dense64(job.tablePtr, job.count);
-        else job.memory.wasm.dense32(job.tablePtr, job.count);
+        if (dtype64) job.memory.wasm.dense64(job.scalars, job.records, job.count);
+        else job.memory.wasm.dense32(job.scalars, job.records, job.count);
       }
     }
+    if (tiles.count > 0 && !(pool !== null && tiled >= PARALLEL_MIN_ELEMENTS && pool.runTiles(dtype64, tiles))) tiles.runHere();
     if (foreign.length > 0) referenceKernels.denseStep(foreign, s);
   }
 
@@ -362,13 +373,6 @@ export class CompiledKernels implements AdamKernels {
   stopWorkers(): void {
     this.pool?.stop();
     this.pool = null;
-  }
-
-  /** Runs the dense tables on the worker threads too, when there are any and the step is large. */
-  private runParallel(dtype64: boolean, jobs: readonly PoolJob[], total: number): boolean {
-    if (this.pool === null || this.threads <= 1 || total < PARALLEL_MIN_ELEMENTS) return false;
-    const pool = this.workerPool();
-    return pool !== null && pool.run(dtype64, jobs, total);
   }
 
   /** The worker threads, started on first use by a large step; null where there are none. */

@@ -2,9 +2,9 @@ import { wasmBinaryBase64, wasmSharedBinaryBase64 } from './wasm-binary.generate
 
 /** The functions exported by assembly/adam.ts. Pointers are byte offsets into the memory. */
 export interface KernelExports {
-  /** A dense step over `count` records; `table` holds the scalar block, then the records. */
-  dense32(table: number, count: number): void;
-  dense64(table: number, count: number): void;
+  /** A dense step over `count` records at `records`, with the step's scalar block at `scalars`. */
+  dense32(scalars: number, records: number, count: number): void;
+  dense64(scalars: number, records: number, count: number): void;
   sparse32(p: number, m: number, v: number, vhat: number, average: number, length: number,
     zero: number, indices: number, rowCount: number, rows: number, rowSize: number,
     scalars: number, flags: number): void;

@@ -1,6 +1,5 @@
 import type { Arena } from './arena.js';
 import type { KernelMemories, KernelMemory } from './memories.js';
-import { SCALAR_BLOCK_BYTES } from './scalars.js';
 
 /** Bytes per dense-table record (assembly/adam.ts: REC). */
 const REC = 48;
@@ -11,9 +10,10 @@ export const PARALLEL_MIN_ELEMENTS = 1 << 18;
 const WORKER_TIMEOUT_MS = 30_000;
 
 // Control block (i32 slots at `ctrl` in the first memory): job generation, finished count, ready
-// count, stop flag, the next unclaimed chunk, the job (chunk list byte offset, chunk count, kind: 0
-// dense f32, 1 dense f64, 2 sums of squares), and how many memories the workers must instantiate.
-// A chunk is (memory index, table byte offset, record count); the list lives in the first memory.
+// count, stop flag, the next unclaimed chunk, the job (chunk list byte offset, chunk count, kind),
+// how many memories the workers must instantiate, and for tiled jobs how many tiles the main
+// thread has copied in and, per ring slot, the last tile done in it plus one. A chunk is (memory
+// index, scalar block, records, record count); the list lives in the first memory.
 const GENERATION = 0;
 const FINISHED = 1;
 const READY = 2;
@@ -23,12 +23,19 @@ const LIST = 5;
 const CHUNKS = 6;
 const KIND = 7;
 const MEMORIES = 8;
-const CTRL_SLOTS = 12;
+const COPIED = 9;
+const DONE = 16;
+/** Ring slots of staged gradient tiles (tiles.ts keeps as many per memory and dtype). */
+export const TILE_RING = 16;
+const CTRL_SLOTS = DONE + TILE_RING;
 const KIND_DENSE32 = 0;
 const KIND_DENSE64 = 1;
 const KIND_SUMS = 2;
+/** Tiled jobs: the chunks are gradient tiles, each runnable once the main thread has copied it in. */
+const KIND_TILES32 = 3;
+const KIND_TILES64 = 4;
 /** i32s per chunk-list entry. */
-const ENTRY = 3;
+export const ENTRY = 4;
 /** Chunks per thread: threads that wake late or run slow take fewer of them. */
 const CHUNKS_PER_THREAD = 4;
 
@@ -36,7 +43,8 @@ const CHUNKS_PER_THREAD = 4;
  * The worker's whole program, run with `eval`: instantiate the same kernel module over each shared
  * memory (the first comes with the worker, later ones on a message port, read synchronously when a
  * job names more memories than the worker has), say so, then for each job claim chunks until none
- * is left.
+ * is left. A tile is run only once the main thread has copied it in (COPIED passes it), and its
+ * ring slot is then marked done for the copy that reuses it.
  */
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
@@ -44,7 +52,7 @@ const { module, memory, ctrl, port } = workerData;
 const kernels = [];
 const add = (m) => {
   const e = new WebAssembly.Instance(module, { env: { memory: m } }).exports;
-  kernels.push([e.dense32, e.dense64, e.sumsqMany]);
+  kernels.push([e.dense32, e.dense64, e.sumsqMany, e.dense32, e.dense64]);
 };
 add(memory);
 const i32 = new Int32Array(memory.buffer, ctrl, ${CTRL_SLOTS});
@@ -63,9 +71,20 @@ for (;;) {
     add(got.message);
   }
   const kind = i32[${KIND}];
-  const list = new Int32Array(memory.buffer, i32[${LIST}] >>> 0, ${ENTRY} * i32[${CHUNKS}]);
-  for (let k = Atomics.add(i32, ${NEXT}, 1); k < i32[${CHUNKS}]; k = Atomics.add(i32, ${NEXT}, 1)) {
-    kernels[list[${ENTRY} * k]][kind](list[${ENTRY} * k + 1] >>> 0, list[${ENTRY} * k + 2]);
+  const chunks = i32[${CHUNKS}];
+  const tiled = kind >= ${KIND_TILES32};
+  const list = new Int32Array(memory.buffer, i32[${LIST}] >>> 0, ${ENTRY} * chunks);
+  job: for (let k = Atomics.add(i32, ${NEXT}, 1); k < chunks; k = Atomics.add(i32, ${NEXT}, 1)) {
+    const e = ${ENTRY} * k;
+    const run = kernels[list[e]][kind];
+    if (tiled) {
+      for (let spins = 1; Atomics.load(i32, ${COPIED}) <= k; spins++) {
+        if ((spins & 0xfffff) === 0 && Atomics.load(i32, ${STOP}) !== 0) break job;
+      }
+    }
+    if (kind === ${KIND_SUMS}) run(list[e + 2] >>> 0, list[e + 3]);
+    else run(list[e + 1] >>> 0, list[e + 2] >>> 0, list[e + 3]);
+    if (tiled) Atomics.store(i32, ${DONE} + (k % ${TILE_RING}), k + 1);
   }
   Atomics.add(i32, ${FINISHED}, 1);
   Atomics.notify(i32, ${FINISHED});
@@ -88,18 +107,31 @@ interface NodeWorkerThreads {
   MessageChannel: new () => { port1: NodePort; port2: NodePort };
 }
 
-/** One memory's part in a parallel job: its table (dense records, or sums records) and their count. */
+/** One memory's part in a parallel job: its scalar block (dense only), its records and their count. */
 export interface PoolJob {
   readonly memory: KernelMemory;
-  readonly tablePtr: number;
+  readonly scalars: number;
+  readonly records: number;
   readonly count: number;
 }
 
-/** Elements in the `count` records of the dense table at `tablePtr`. */
-export function tableElements(arena: Arena, tablePtr: number, count: number): number {
-  const records = (tablePtr + SCALAR_BLOCK_BYTES) >>> 2;
+/** The tiles of a tiled job, in order: where each one's records are, and how to copy it in. */
+export interface TileSource {
+  /** Tiles in all. */
+  readonly count: number;
+  /** Writes every tile's chunk entry (memory, scalars, records, count), `ENTRY` i32s each, from `out[at]`. */
+  describe(out: Int32Array, at: number): void;
+  /** Copies tile `k`'s gradients into its ring slot. */
+  copy(k: number): void;
+  /** Runs tile `k` on this thread. */
+  run(k: number): void;
+}
+
+/** Elements in the `count` dense records at byte offset `records`. */
+export function tableElements(arena: Arena, records: number, count: number): number {
+  const first = records >>> 2;
   let total = 0;
-  for (let k = 0; k < count; k++) total += arena.i32[records + k * REC_I32 + 6];
+  for (let k = 0; k < count; k++) total += arena.i32[first + k * REC_I32 + 6];
   return total;
 }
 
@@ -119,10 +151,10 @@ export function defaultThreadCount(): number {
 
 /**
  * Worker threads that share one dense step with the main thread, over every memory of the kernel
- * set. Each memory's table is cut into per-thread tables by elements (at 16-byte boundaries, so no
- * two threads write one vector); every element runs the same arithmetic wherever it runs, so
- * results are bit-identical to one thread and to any layout over memories. The main thread blocks
- * until the workers finish: TensorFlow.js applies gradients synchronously.
+ * set. Each memory's records are cut into chunks by elements (at 16-byte boundaries, so no two
+ * threads write one vector); every element runs the same arithmetic wherever it runs, so results
+ * are bit-identical to one thread and to any layout over memories. The main thread blocks until
+ * the workers finish: TensorFlow.js applies gradients synchronously.
  */
 export class ThreadPool {
   private readonly ctrl: number;
@@ -206,19 +238,24 @@ export class ThreadPool {
     return Atomics.load(this.memories.first.arena.i32, (this.ctrl >>> 2) + READY);
   }
 
+  /** Whether jobs run on the workers now (all started, none failed). */
+  get ready(): boolean {
+    return !this.broken && this.readyWorkers >= this.workers;
+  }
+
   /**
-   * Runs the dense tables of `jobs` (`total` elements in all) across the threads; returns false,
+   * Runs the dense records of `jobs` (`total` elements in all) across the threads; returns false,
    * having done nothing, while the workers are not all ready (the caller then runs them on the
    * main thread alone). May throw a KernelMemoryError before anything ran.
    */
   run(dtype64: boolean, jobs: readonly PoolJob[], total: number): boolean {
-    if (this.broken || this.readyWorkers < this.workers) return false;
+    if (!this.ready) return false;
     const elementBytes = dtype64 ? 8 : 4;
     const width = 16 / elementBytes;
     const size = Math.max(width, Math.ceil(total / (this.threads * CHUNKS_PER_THREAD) / width) * width);
     let maxChunks = 0;
     for (const job of jobs) {
-      const elements = tableElements(job.memory.arena, job.tablePtr, job.count);
+      const elements = tableElements(job.memory.arena, job.records, job.count);
       // A chunk closes only once fewer than `width` of its elements are left.
       job.memory.splitChunks = Math.ceil(elements / Math.max(1, size - width + 1)) + 1;
       maxChunks += job.memory.splitChunks;
@@ -228,6 +265,7 @@ export class ThreadPool {
     let chunks = 0;
     for (const job of jobs) chunks = this.split(job, elementBytes, size, chunks);
     this.share(dtype64 ? KIND_DENSE64 : KIND_DENSE32, chunks);
+    this.waitForWorkers();
     return true;
   }
 
@@ -237,31 +275,94 @@ export class ThreadPool {
    * not ready. Every record's sum is the same wherever it is computed.
    */
   runSums(jobs: readonly PoolJob[], total: number): boolean {
-    if (this.broken || this.readyWorkers < this.workers) return false;
+    if (!this.ready) return false;
     let records = 0;
     for (const job of jobs) records += job.count;
     this.chunkList(records);
+    const out = this.memories.first.arena.i32;
     const list = this.listPtr >>> 2;
     const target = total / (this.threads * CHUNKS_PER_THREAD);
     let chunks = 0;
     for (const job of jobs) {
       const i32 = job.memory.arena.i32;
-      const table = job.tablePtr >>> 2;
+      const table = job.records >>> 2;
       for (let k = 0; k < job.count;) {
         const first = k;
         for (let elements = 0; k < job.count && (k === first || elements < target); k++) elements += i32[table + 4 * k + 1];
-        const out = this.memories.first.arena.i32;
-        out[list + ENTRY * chunks] = job.memory.arena.index;
-        out[list + ENTRY * chunks + 1] = job.tablePtr + 16 * first;
-        out[list + ENTRY * chunks + 2] = k - first;
+        const e = list + ENTRY * chunks;
+        out[e] = job.memory.arena.index;
+        out[e + 1] = 0;
+        out[e + 2] = job.records + 16 * first;
+        out[e + 3] = k - first;
         chunks++;
       }
     }
     this.share(KIND_SUMS, chunks);
+    this.waitForWorkers();
     return true;
   }
 
-  /** Posts the chunk list as a job, takes chunks on this thread too, and waits for the workers. */
+  /**
+   * Runs a tiled job: the main thread copies the tiles' gradients in, in order, into ring slots,
+   * while every thread (main included, when it is far enough ahead) runs tiles already copied. A
+   * slot is copied into again only once the tile before in it is done. Returns false while the
+   * workers are not ready.
+   */
+  runTiles(dtype64: boolean, tiles: TileSource): boolean {
+    if (!this.ready) return false;
+    const n = tiles.count;
+    this.chunkList(n);
+    const out = this.memories.first.arena.i32;
+    const list = this.listPtr >>> 2;
+    tiles.describe(out, list);
+    const c = this.ctrl >>> 2;
+    Atomics.store(out, c + COPIED, 0);
+    for (let r = 0; r < TILE_RING; r++) Atomics.store(out, c + DONE + r, 0);
+    this.share(dtype64 ? KIND_TILES64 : KIND_TILES32, n);
+    const i32 = this.memories.first.arena.i32;
+    const free = (k: number): boolean => k < TILE_RING || Atomics.load(i32, c + DONE + (k % TILE_RING)) > k - TILE_RING;
+    const deadline = Date.now() + WORKER_TIMEOUT_MS;
+    let copied = 0;
+    let spins = 0;
+    const waitSlot = (): void => {
+      if ((++spins & 0xffff) === 0 && (this.broken || Date.now() > deadline)) {
+        this.broken = true;
+        throw new Error('adam-optimizer: a kernel worker thread did not finish its part of the step');
+      }
+    };
+    const copyNext = (): void => {
+      tiles.copy(copied++);
+      Atomics.store(i32, c + COPIED, copied);
+    };
+    for (;;) {
+      const next = Atomics.load(i32, c + NEXT);
+      if (copied < n && copied - next < TILE_RING - 1) {
+        // Ahead of the threads by less than the ring: copy the next tile in.
+        if (free(copied)) copyNext();
+        else waitSlot();
+        continue;
+      }
+      if (next >= n) {
+        if (copied >= n) break;
+        if (free(copied)) copyNext();
+        else waitSlot();
+        continue;
+      }
+      // Far enough ahead (or all copied): run a tile here too.
+      const k = Atomics.add(i32, c + NEXT, 1);
+      if (k >= n) continue;
+      while (k >= copied) {
+        if (free(copied)) copyNext();
+        else waitSlot();
+      }
+      tiles.run(k);
+      Atomics.store(i32, c + DONE + (k % TILE_RING), k + 1);
+    }
+    this.waitForWorkers();
+    return true;
+  }
+
+  /** Posts the chunk list as a job; for untiled jobs, takes chunks on this thread too. */
   private share(kind: number, chunks: number): void {
     const i32 = this.memories.first.arena.i32;
     const c = this.ctrl >>> 2;
@@ -272,17 +373,16 @@ export class ThreadPool {
     Atomics.store(i32, c + FINISHED, 0);
     Atomics.add(i32, c + GENERATION, 1);
     Atomics.notify(i32, c + GENERATION);
+    if (kind >= KIND_TILES32) return;
     const list = this.listPtr >>> 2;
     const memories = this.memories.list;
     for (let k = Atomics.add(i32, c + NEXT, 1); k < chunks; k = Atomics.add(i32, c + NEXT, 1)) {
-      const wasm = memories[i32[list + ENTRY * k]].wasm;
-      const ptr = i32[list + ENTRY * k + 1] >>> 0;
-      const records = i32[list + ENTRY * k + 2];
-      if (kind === KIND_SUMS) wasm.sumsqMany(ptr, records);
-      else if (kind === KIND_DENSE64) wasm.dense64(ptr, records);
-      else wasm.dense32(ptr, records);
+      const e = list + ENTRY * k;
+      const wasm = memories[i32[e]].wasm;
+      if (kind === KIND_SUMS) wasm.sumsqMany(i32[e + 2] >>> 0, i32[e + 3]);
+      else if (kind === KIND_DENSE64) wasm.dense64(i32[e + 1] >>> 0, i32[e + 2] >>> 0, i32[e + 3]);
+      else wasm.dense32(i32[e + 1] >>> 0, i32[e + 2] >>> 0, i32[e + 3]);
     }
-    this.waitForWorkers();
   }
 
   /** Blocks until every worker has finished (TensorFlow.js needs a synchronous step). */
@@ -314,43 +414,43 @@ export class ThreadPool {
   }
 
   /**
-   * Cuts one memory's dense table into chunks of about `size` elements, each a table of its own
-   * (the scalar block, then its records) in that memory's split area; cuts fall on 16-byte
-   * boundaries, so only a variable's last piece runs into its padding. Appends the chunks to the
-   * list after entry `chunks`; returns the new number of entries.
+   * Cuts one memory's dense records into chunks of about `size` elements, each a run of records of
+   * its own in that memory's split area; cuts fall on 16-byte boundaries, so only a variable's last
+   * piece runs into its padding. Appends the chunks to the list after entry `chunks`; returns the
+   * new number of entries.
    */
   private split(job: PoolJob, elementBytes: number, size: number, chunks: number): number {
-    const { memory, tablePtr, count } = job;
+    const { memory, records: source, count, scalars } = job;
     const width = 16 / elementBytes;
     const i32 = memory.arena.i32;
     const u8 = memory.arena.u8;
     const out = this.memories.first.arena.i32;
     const list = this.listPtr >>> 2;
     const index = memory.arena.index;
-    let at = memory.splitPtr; // where the next chunk's table begins
+    let at = memory.splitPtr; // where the next chunk's records begin
     let records = 0; // records in the current chunk
     let room = 0; // elements the current chunk may still take
-    const source = (tablePtr + SCALAR_BLOCK_BYTES) >>> 2;
     for (let k = 0; k < count; k++) {
-      const from = source + k * REC_I32;
+      const from = (source >>> 2) + k * REC_I32;
       const length = i32[from + 6];
       for (let start = 0; start < length;) {
         if (room < width && (room === 0 || length - start > room)) {
           // Close the current chunk and open the next one.
           if (records > 0) {
-            out[list + ENTRY * chunks + 2] = records;
+            out[list + ENTRY * chunks + 3] = records;
             chunks++;
-            at += SCALAR_BLOCK_BYTES + records * REC;
+            at += records * REC;
           }
-          u8.copyWithin(at, tablePtr, tablePtr + SCALAR_BLOCK_BYTES);
-          out[list + ENTRY * chunks] = index;
-          out[list + ENTRY * chunks + 1] = at;
+          const e = list + ENTRY * chunks;
+          out[e] = index;
+          out[e + 1] = scalars;
+          out[e + 2] = at;
           records = 0;
           room = size;
         }
         let take = length - start;
         if (take > room) take = room - (room % width);
-        const to = ((at + SCALAR_BLOCK_BYTES) >>> 2) + records * REC_I32;
+        const to = (at >>> 2) + records * REC_I32;
         u8.copyWithin(to * 4, from * 4, from * 4 + REC);
         // Move every pointer (param, grad, m, v, and vhat / average where present) to the piece.
         // The i32 slots hold u32 offsets: adding wraps exactly as u32 arithmetic does.
@@ -368,17 +468,16 @@ export class ThreadPool {
       }
     }
     if (records > 0) {
-      out[list + ENTRY * chunks + 2] = records;
+      out[list + ENTRY * chunks + 3] = records;
       chunks++;
     }
     return chunks;
   }
 }
 
-/** Makes the memory's split area big enough for its table cut into `splitChunks` chunks. */
+/** Makes the memory's split area big enough for its records cut into `splitChunks` chunks. */
 function reserveSplit(memory: KernelMemory, count: number): void {
-  const chunks = memory.splitChunks;
-  const bytes = chunks * SCALAR_BLOCK_BYTES + (count + chunks) * REC;
+  const bytes = (count + memory.splitChunks) * REC;
   if (bytes > memory.splitBytes) {
     const ptr = memory.arena.alloc(bytes);
     if (memory.splitBytes > 0) memory.arena.free(memory.splitPtr, memory.splitBytes);
