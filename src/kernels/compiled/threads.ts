@@ -24,6 +24,9 @@ const CHUNKS = 6;
 const KIND = 7;
 const MEMORIES = 8;
 const COPIED = 9;
+/** Workers waiting for a tile to be copied in, and whether the main thread waits for a ring slot. */
+const WAITING = 10;
+const MAIN_WAITING = 11;
 const DONE = 16;
 /** Ring slots of staged gradient tiles (tiles.ts keeps as many per memory and dtype). */
 export const TILE_RING = 16;
@@ -78,13 +81,19 @@ for (;;) {
     const e = ${ENTRY} * k;
     const run = kernels[list[e]][kind];
     if (tiled) {
-      for (let spins = 1; Atomics.load(i32, ${COPIED}) <= k; spins++) {
-        if ((spins & 0xfffff) === 0 && Atomics.load(i32, ${STOP}) !== 0) break job;
+      for (let copied = Atomics.load(i32, ${COPIED}); copied <= k; copied = Atomics.load(i32, ${COPIED})) {
+        Atomics.add(i32, ${WAITING}, 1);
+        Atomics.wait(i32, ${COPIED}, copied, 20);
+        Atomics.sub(i32, ${WAITING}, 1);
+        if (Atomics.load(i32, ${STOP}) !== 0) break job;
       }
     }
     if (kind === ${KIND_SUMS}) run(list[e + 2] >>> 0, list[e + 3]);
     else run(list[e + 1] >>> 0, list[e + 2] >>> 0, list[e + 3]);
-    if (tiled) Atomics.store(i32, ${DONE} + (k % ${TILE_RING}), k + 1);
+    if (tiled) {
+      Atomics.store(i32, ${DONE} + (k % ${TILE_RING}), k + 1);
+      if (Atomics.load(i32, ${MAIN_WAITING}) !== 0) Atomics.notify(i32, ${DONE} + (k % ${TILE_RING}));
+    }
   }
   Atomics.add(i32, ${FINISHED}, 1);
   Atomics.notify(i32, ${FINISHED});
@@ -320,43 +329,46 @@ export class ThreadPool {
     for (let r = 0; r < TILE_RING; r++) Atomics.store(out, c + DONE + r, 0);
     this.share(dtype64 ? KIND_TILES64 : KIND_TILES32, n);
     const i32 = this.memories.first.arena.i32;
-    const free = (k: number): boolean => k < TILE_RING || Atomics.load(i32, c + DONE + (k % TILE_RING)) > k - TILE_RING;
+    const done = (k: number): number => Atomics.load(i32, c + DONE + (k % TILE_RING));
+    const free = (k: number): boolean => k < TILE_RING || done(k) > k - TILE_RING;
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
     let copied = 0;
-    let spins = 0;
-    const waitSlot = (): void => {
-      if ((++spins & 0xffff) === 0 && (this.broken || Date.now() > deadline)) {
-        this.broken = true;
-        throw new Error('adam-optimizer: a kernel worker thread did not finish its part of the step');
-      }
-    };
     const copyNext = (): void => {
       tiles.copy(copied++);
       Atomics.store(i32, c + COPIED, copied);
+      if (Atomics.load(i32, c + WAITING) !== 0) Atomics.notify(i32, c + COPIED);
+    };
+    // Blocks until the ring slot of tile `copied` is free (a worker is still on the tile before in it).
+    const waitForSlot = (): void => {
+      if (this.broken || Date.now() > deadline) {
+        this.broken = true;
+        throw new Error('adam-optimizer: a kernel worker thread did not finish its part of the step');
+      }
+      Atomics.store(i32, c + MAIN_WAITING, 1);
+      const seen = done(copied);
+      if (!free(copied)) Atomics.wait(i32, c + DONE + (copied % TILE_RING), seen, 5);
+      Atomics.store(i32, c + MAIN_WAITING, 0);
     };
     for (;;) {
       const next = Atomics.load(i32, c + NEXT);
-      if (copied < n && copied - next < TILE_RING - 1) {
-        // Ahead of the threads by less than the ring: copy the next tile in.
-        if (free(copied)) copyNext();
-        else waitSlot();
+      if (copied < n && copied - next < TILE_RING - 1 && free(copied)) {
+        copyNext(); // ahead of the threads by less than the ring: copy the next tile in
         continue;
       }
-      if (next >= n) {
-        if (copied >= n) break;
-        if (free(copied)) copyNext();
-        else waitSlot();
+      if (next < copied) {
+        // Copied tiles wait: run one here too.
+        const k = Atomics.add(i32, c + NEXT, 1);
+        if (k >= n) continue;
+        while (k >= copied) {
+          if (free(copied)) copyNext();
+          else waitForSlot();
+        }
+        tiles.run(k);
+        Atomics.store(i32, c + DONE + (k % TILE_RING), k + 1);
         continue;
       }
-      // Far enough ahead (or all copied): run a tile here too.
-      const k = Atomics.add(i32, c + NEXT, 1);
-      if (k >= n) continue;
-      while (k >= copied) {
-        if (free(copied)) copyNext();
-        else waitSlot();
-      }
-      tiles.run(k);
-      Atomics.store(i32, c + DONE + (k % TILE_RING), k + 1);
+      if (copied >= n) break; // all copied and all claimed
+      waitForSlot();
     }
     this.waitForWorkers();
     return true;
