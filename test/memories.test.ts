@@ -206,3 +206,28 @@ describe('storage past 2 GiB of one memory', () => {
     });
   }
 });
+
+describe('a memory the engine refuses to grow', () => {
+  test('the following variables go to the next memory, with the same numbers', () => {
+    // Simulates a browser out of address space: no memory may grow past 64 pages (4 MiB).
+    const grow = WebAssembly.Memory.prototype.grow;
+    const limited = function (this: WebAssembly.Memory, delta: number): number {
+      if (this.buffer.byteLength / 65536 + delta > 64) throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+      return grow.call(this, delta);
+    };
+    const expected = run(createCompiledKernels({ threads: 1 }), 'float32', true, 3);
+    WebAssembly.Memory.prototype.grow = limited;
+    let kernels: CompiledKernels;
+    let actual: ReturnType<typeof run>;
+    try {
+      kernels = createCompiledKernels({ threads: 1, initialPages: 1 });
+      actual = run(kernels, 'float32', true, 3);
+    } finally {
+      WebAssembly.Memory.prototype.grow = grow;
+    }
+    assert.ok(kernels.memoryCount >= 2, `the model spans ${kernels.memoryCount} memories`);
+    for (const memory of kernels.memories.list) assert.ok(memory.arena.byteLength <= 64 * 65536);
+    actual.values.forEach((v, i) => assert.deepEqual(v, expected.values[i], `variable ${i}`));
+    actual.state.forEach((w, i) => assert.deepEqual(w, expected.state[i], `state array ${i}`));
+  });
+});

@@ -128,10 +128,12 @@ export class Arena {
    * False, and this memory takes no more new variables, when the engine refuses to grow it.
    */
   reserve(bytes: number): boolean {
-    const end = this.top - this.freeBytes + this.promised + Math.max(ALIGN, pad16(bytes));
-    if (end + TABLE_ROOM > this.limit) return false;
-    if (end <= this.buffer.byteLength) return true;
-    if (this.grow(end)) return true;
+    const size = Math.max(ALIGN, pad16(bytes));
+    if (!this.hasRoomFor(size)) return false;
+    // Grown so that the new storage, what is promised and the room for tables all fit past the
+    // top: a memory that cannot grow further still has room for its own tables.
+    const want = Math.min(this.limit, this.top + this.promised + size + TABLE_ROOM);
+    if (want <= this.buffer.byteLength || this.grow(want)) return true;
     this.limit = this.buffer.byteLength - ALIGN; // the engine said no: fill what we have, then stop
     return false;
   }

@@ -10,7 +10,10 @@ import { PARALLEL_MIN_ELEMENTS, ThreadPool, defaultThreadCount, tableElements, t
 
 /** Below this many elements, a sum of squares of an ordinary array is cheaper in JavaScript than copied in. */
 const SMALL_SUM = 64;
-/** Room kept next to a placed variable for its gradient: a gradient buffer or a staged copy. */
+/**
+ * Room kept next to a placed variable for its gradient buffer, or for a staged copy of a gradient
+ * in kernel memory that cannot be read in place (ordinary arrays are staged in small tiles).
+ */
 const GRADIENT_ROOM = 1;
 /** Elements per block of a sum of squares: partial sums are added in block order. */
 const SUM_BLOCK = 1 << 16;
@@ -35,6 +38,8 @@ export class CompiledKernels implements AdamKernels {
   private readonly jobs: PoolJob[] = [];
   private readonly foreign: DenseSlotSet[] = [];
   private readonly stepTiles = new StepTiles();
+  /** Per array of a sumsOfSquares call: the memory it lives in, or null. */
+  private readonly sumOwners: (KernelMemory | null)[] = [];
 
   constructor(options: LoadOptions = {}) {
     const loaded = instantiateKernelModule(options);
@@ -244,8 +249,6 @@ export class CompiledKernels implements AdamKernels {
       places.length = 0;
     }
   }
-
-  private readonly sumOwners: (KernelMemory | null)[] = [];
 
   denseStep(sets: readonly DenseSlotSet[], s: StepScalars): void {
     if (sets.length === 0) return;

@@ -154,7 +154,7 @@ export class KernelMemories {
 
   private tryGroup(memory: KernelMemory, bytes: number, promised: number): number {
     const arena = memory.arena;
-    if (!arena.hasRoomFor(pad16(bytes) + promised) || !arena.reserve(pad16(bytes) + promised)) return 0;
+    if (!arena.reserve(pad16(bytes) + promised)) return 0;
     const ptr = arena.tryAlloc(bytes);
     if (ptr !== 0) arena.promised += promised; // the caller records it on the storage
     return ptr;

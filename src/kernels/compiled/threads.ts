@@ -29,7 +29,7 @@ const WAITING = 10;
 const MAIN_WAITING = 11;
 const DONE = 16;
 /** Ring slots of staged gradient tiles (tiles.ts keeps as many per memory and dtype). */
-export const TILE_RING = 16;
+export const TILE_RING = 32;
 const CTRL_SLOTS = DONE + TILE_RING;
 const KIND_DENSE32 = 0;
 const KIND_DENSE64 = 1;
