@@ -45,6 +45,9 @@ export class GradientTiles {
   private readonly varPieces: number[] = [];
   /** Per variable: this step's gradient. */
   readonly grads: FloatArray[] = [];
+  /** Per piece: a view of its part of the gradient, kept while the caller passes the same array. */
+  private readonly views: (FloatArray | undefined)[] = [];
+  private readonly viewOf: (FloatArray | undefined)[] = [];
 
   constructor(
     private readonly arena: Arena,
@@ -132,6 +135,8 @@ export class GradientTiles {
     }
     while (this.tileFirst.length <= tiles) this.tileFirst.push(piece);
     this.grads.length = variables.length;
+    this.views.length = 0;
+    this.viewOf.length = 0;
   }
 
   /** This step's flags, gradient scale and decay for variable `j`, written into its pieces. */
@@ -152,9 +157,20 @@ export class GradientTiles {
     const floats = this.elementBytes === 8 ? this.arena.f64 : this.arena.f32;
     for (let p = this.tileFirst[k], end = this.tileFirst[k + 1]; p < end; p++) {
       const grad = this.grads[this.pieceVar[p]];
-      const start = this.pieceStart[p];
       const length = this.pieceLength[p];
-      floats.set(length === grad.length ? grad : grad.subarray(start, start + length), this.pieceDest[p]);
+      if (length === grad.length) {
+        floats.set(grad, this.pieceDest[p]);
+        continue;
+      }
+      // A gradient array reused from step to step keeps its piece views: no garbage per step.
+      let view = this.views[p];
+      if (this.viewOf[p] !== grad || view === undefined) {
+        const start = this.pieceStart[p];
+        view = grad.subarray(start, start + length);
+        this.views[p] = view;
+        this.viewOf[p] = grad;
+      }
+      floats.set(view, this.pieceDest[p]);
     }
   }
 }
