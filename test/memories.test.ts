@@ -89,11 +89,12 @@ assert.ok(SIZES.reduce((a, b) => a + b) >= PARALLEL_MIN_ELEMENTS, 'the model is 
 describe('a model over several memories', () => {
   for (const dtype of ['float32', 'float64'] as const) {
     for (const sparse of [false, true]) {
-      for (const threads of [1, 3]) {
-        const label = `${dtype}, ${sparse ? 'dense and sparse' : 'dense'}, ${threads} thread${threads > 1 ? 's' : ''}`;
+      for (const { threads, shared } of [{ threads: 1, shared: true }, { threads: 1, shared: false }, { threads: 3, shared: true }]) {
+        const label = `${dtype}, ${sparse ? 'dense and sparse' : 'dense'}, ${threads} thread${threads > 1 ? 's' : ''}, ${shared ? 'shared' : 'ordinary'} memories`;
         test(`${label}: amsgrad, EMA, weight decay, global clipnorm are bit-identical to one memory`, async () => {
           const one = createCompiledKernels({ threads: 1 });
-          const many = createCompiledKernels({ threads, maximumPages: SMALL_PAGES[dtype], initialPages: 1 });
+          const many = createCompiledKernels({ threads, shared, maximumPages: SMALL_PAGES[dtype], initialPages: 1 });
+          assert.equal(many.sharedMemory, shared);
           if (threads > 1) await startWorkers(many); // memories made later reach running workers
           const expected = run(one, dtype, sparse, 4);
           const actual = run(many, dtype, sparse, 4);
