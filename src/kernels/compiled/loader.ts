@@ -130,7 +130,8 @@ export function instantiateMemory(options: LoadOptions, fallBack: boolean): Load
   }
   let memory: WebAssembly.Memory;
   try {
-    memory = new WebAssembly.Memory({ initial, maximum: most });
+    // Without a maximum where the limit is wasm32's own: some engines refuse to reserve 4 GiB.
+    memory = new WebAssembly.Memory(most >= WASM32_PAGES ? { initial } : { initial, maximum: most });
   } catch {
     return null;
   }
