@@ -300,6 +300,8 @@ export class CompiledKernels implements AdamKernels {
     const dtype64 = dtype === 'float64';
     // Worker threads (started by the first large step) take large parts; small ones run here.
     const pool = this.threads > 1 && Math.max(total, tiled) >= PARALLEL_MIN_ELEMENTS ? this.workerPool() : null;
+    // The tiles' chunk list is made before anything runs: running out of memory then changes nothing.
+    if (pool !== null && tiled >= PARALLEL_MIN_ELEMENTS) pool.reserveChunks(tiles.count);
     if (jobs.length > 0 && !(pool !== null && total >= PARALLEL_MIN_ELEMENTS && pool.run(dtype64, jobs, total))) {
       for (const job of jobs) {
         if (dtype64) job.memory.wasm.dense64(job.scalars, job.records, job.count);

@@ -412,6 +412,11 @@ export class ThreadPool {
     }
   }
 
+  /** Makes room in the chunk list for a job of `chunks` chunks (it only ever grows). */
+  reserveChunks(chunks: number): void {
+    this.chunkList(chunks);
+  }
+
   /** The chunk list's block in the first memory, room for `chunks` entries (may grow it). */
   private chunkList(chunks: number): void {
     const bytes = chunks * ENTRY * 4;
