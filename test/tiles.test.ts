@@ -19,7 +19,7 @@ function adamOn(kernels: CompiledKernels, options: ConstructorParameters<typeof 
   }
 }
 
-const OPTIONS = { learningRate: 1e-2, amsgrad: true, useEma: true, emaMomentum: 0.9, weightDecay: 0.02, clipvalue: 0.04 };
+const OPTIONS = { learningRate: 1e-2, amsgrad: true, useEma: true, emaMomentum: 0.9, weightDecay: 0.02, clipvalue: 0.04, globalClipnorm: 3 };
 
 function sizes(dtype: Dtype): number[] {
   const tile = TILE_BYTES / (dtype === 'float64' ? 8 : 4);

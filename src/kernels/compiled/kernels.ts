@@ -4,6 +4,7 @@ import { referenceKernels } from '../reference.js';
 import { Arena, ArenaStorage, KernelMemoryError, bytesPer, pad16 } from './arena.js';
 import { KernelMemories, type KernelMemory } from './memories.js';
 import { StepTiles } from './tiles.js';
+import { SUM_BLOCK, SumTiles } from './sum-tiles.js';
 import { AMSGRAD, EMA, OVERWRITE, stepFlags, writeScalars } from './scalars.js';
 import { instantiateKernelModule, type LoadOptions } from './loader.js';
 import { PARALLEL_MIN_ELEMENTS, ThreadPool, defaultThreadCount, tableElements, type PoolJob } from './threads.js';
@@ -15,8 +16,6 @@ const SMALL_SUM = 64;
  * in kernel memory that cannot be read in place (ordinary arrays are staged in small tiles).
  */
 const GRADIENT_ROOM = 1;
-/** Elements per block of a sum of squares: partial sums are added in block order. */
-const SUM_BLOCK = 1 << 16;
 
 /**
  * The compiled kernel set: WebAssembly SIMD kernels over growable memories that this object owns,
@@ -214,7 +213,7 @@ export class CompiledKernels implements AdamKernels {
         memory.sumsPtr = ptr;
       }
     }
-    for (let i = 0; i < values.length; i++) if (owners[i] === null) out[i] = this.sumOfSquares(values[i]);
+    this.sumOrdinary(values, owners, out);
     if (touched.length === 0) return;
     const jobs = this.jobs;
     jobs.length = 0;
@@ -249,6 +248,36 @@ export class CompiledKernels implements AdamKernels {
       places.length = 0;
     }
   }
+
+  /** Sums of the arrays not in kernel memory: copied in block by block, over the threads when large. */
+  private sumOrdinary(values: readonly FloatArray[], owners: readonly (KernelMemory | null)[], out: Float64Array): void {
+    const large = this.sumIndices;
+    large.length = 0;
+    let elements = 0;
+    for (let i = 0; i < values.length; i++) {
+      if (owners[i] !== null) continue;
+      if (values[i].length < SMALL_SUM) out[i] = this.sumOfSquares(values[i]);
+      else {
+        large.push(i);
+        elements += values[i].length;
+      }
+    }
+    if (large.length === 0) return;
+    const pool = this.threads > 1 && elements >= PARALLEL_MIN_ELEMENTS ? this.workerPool() : null;
+    if (pool !== null && pool.ready) {
+      const tiles = (this.sumTiles ??= new SumTiles(this.memories.first));
+      tiles.prepare(values, large);
+      pool.reserveChunks(tiles.count);
+      if (pool.runTiles('sums', tiles)) {
+        tiles.results(out);
+        return;
+      }
+    }
+    for (const i of large) out[i] = this.sumOfSquares(values[i]);
+  }
+
+  private readonly sumIndices: number[] = [];
+  private sumTiles: SumTiles | null = null;
 
   denseStep(sets: readonly DenseSlotSet[], s: StepScalars): void {
     if (sets.length === 0) return;
@@ -308,7 +337,7 @@ export class CompiledKernels implements AdamKernels {
         else job.memory.wasm.dense32(job.scalars, job.records, job.count);
       }
     }
-    if (tiles.count > 0 && !(pool !== null && tiled >= PARALLEL_MIN_ELEMENTS && pool.runTiles(dtype64, tiles))) tiles.runHere();
+    if (tiles.count > 0 && !(pool !== null && tiled >= PARALLEL_MIN_ELEMENTS && pool.runTiles(dtype64 ? 'dense64' : 'dense32', tiles))) tiles.runHere();
     if (foreign.length > 0) referenceKernels.denseStep(foreign, s);
   }
 

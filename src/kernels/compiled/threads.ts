@@ -27,6 +27,8 @@ const COPIED = 9;
 /** Workers waiting for a tile to be copied in, and whether the main thread waits for a ring slot. */
 const WAITING = 10;
 const MAIN_WAITING = 11;
+/** Ring slots of the current tiled job (at most TILE_RING). */
+const RING = 12;
 const DONE = 16;
 /** Ring slots of staged gradient tiles (tiles.ts keeps as many per memory and dtype). */
 export const TILE_RING = 32;
@@ -37,6 +39,8 @@ const KIND_SUMS = 2;
 /** Tiled jobs: the chunks are gradient tiles, each runnable once the main thread has copied it in. */
 const KIND_TILES32 = 3;
 const KIND_TILES64 = 4;
+/** A tiled job of sums of squares: each tile a block of an ordinary array, copied in and summed. */
+const KIND_TILED_SUMS = 5;
 /** i32s per chunk-list entry. */
 export const ENTRY = 4;
 /** Chunks per thread: threads that wake late or run slow take fewer of them. */
@@ -55,7 +59,7 @@ const { module, memory, ctrl, port } = workerData;
 const kernels = [];
 const add = (m) => {
   const e = new WebAssembly.Instance(module, { env: { memory: m } }).exports;
-  kernels.push([e.dense32, e.dense64, e.sumsqMany, e.dense32, e.dense64]);
+  kernels.push([e.dense32, e.dense64, e.sumsqMany, e.dense32, e.dense64, e.sumsqMany]);
 };
 add(memory);
 const i32 = new Int32Array(memory.buffer, ctrl, ${CTRL_SLOTS});
@@ -76,6 +80,7 @@ for (;;) {
   const kind = i32[${KIND}];
   const chunks = i32[${CHUNKS}];
   const tiled = kind >= ${KIND_TILES32};
+  const ring = i32[${RING}];
   const list = new Int32Array(memory.buffer, i32[${LIST}] >>> 0, ${ENTRY} * chunks);
   job: for (let k = Atomics.add(i32, ${NEXT}, 1); k < chunks; k = Atomics.add(i32, ${NEXT}, 1)) {
     const e = ${ENTRY} * k;
@@ -88,11 +93,11 @@ for (;;) {
         if (Atomics.load(i32, ${STOP}) !== 0) break job;
       }
     }
-    if (kind === ${KIND_SUMS}) run(list[e + 2] >>> 0, list[e + 3]);
+    if (kind === ${KIND_SUMS} || kind === ${KIND_TILED_SUMS}) run(list[e + 2] >>> 0, list[e + 3]);
     else run(list[e + 1] >>> 0, list[e + 2] >>> 0, list[e + 3]);
     if (tiled) {
-      Atomics.store(i32, ${DONE} + (k % ${TILE_RING}), k + 1);
-      if (Atomics.load(i32, ${MAIN_WAITING}) !== 0) Atomics.notify(i32, ${DONE} + (k % ${TILE_RING}));
+      Atomics.store(i32, ${DONE} + (k % ring), k + 1);
+      if (Atomics.load(i32, ${MAIN_WAITING}) !== 0) Atomics.notify(i32, ${DONE} + (k % ring));
     }
   }
   Atomics.add(i32, ${FINISHED}, 1);
@@ -128,6 +133,8 @@ export interface PoolJob {
 export interface TileSource {
   /** Tiles in all. */
   readonly count: number;
+  /** Ring slots the tiles are copied into (at most TILE_RING); tile k uses slot k % ring. */
+  readonly ring: number;
   /** Writes every tile's chunk entry (memory, scalars, records, count), `ENTRY` i32s each, from `out[at]`. */
   describe(out: Int32Array, at: number): void;
   /** Copies tile `k`'s gradients into its ring slot. */
@@ -317,7 +324,7 @@ export class ThreadPool {
    * slot is copied into again only once the tile before in it is done. Returns false while the
    * workers are not ready.
    */
-  runTiles(dtype64: boolean, tiles: TileSource): boolean {
+  runTiles(kind: 'dense32' | 'dense64' | 'sums', tiles: TileSource): boolean {
     if (!this.ready) return false;
     const n = tiles.count;
     this.chunkList(n);
@@ -326,11 +333,13 @@ export class ThreadPool {
     tiles.describe(out, list);
     const c = this.ctrl >>> 2;
     Atomics.store(out, c + COPIED, 0);
-    for (let r = 0; r < TILE_RING; r++) Atomics.store(out, c + DONE + r, 0);
-    this.share(dtype64 ? KIND_TILES64 : KIND_TILES32, n);
+    const ring = tiles.ring;
+    for (let r = 0; r < ring; r++) Atomics.store(out, c + DONE + r, 0);
+    out[c + RING] = ring;
+    this.share(kind === 'sums' ? KIND_TILED_SUMS : kind === 'dense64' ? KIND_TILES64 : KIND_TILES32, n);
     const i32 = this.memories.first.arena.i32;
-    const done = (k: number): number => Atomics.load(i32, c + DONE + (k % TILE_RING));
-    const free = (k: number): boolean => k < TILE_RING || done(k) > k - TILE_RING;
+    const done = (k: number): number => Atomics.load(i32, c + DONE + (k % ring));
+    const free = (k: number): boolean => k < ring || done(k) > k - ring;
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
     let copied = 0;
     const copyNext = (): void => {
@@ -346,12 +355,12 @@ export class ThreadPool {
       }
       Atomics.store(i32, c + MAIN_WAITING, 1);
       const seen = done(copied);
-      if (!free(copied)) Atomics.wait(i32, c + DONE + (copied % TILE_RING), seen, 5);
+      if (!free(copied)) Atomics.wait(i32, c + DONE + (copied % ring), seen, 5);
       Atomics.store(i32, c + MAIN_WAITING, 0);
     };
     for (;;) {
       const next = Atomics.load(i32, c + NEXT);
-      if (copied < n && copied - next < TILE_RING - 1 && free(copied)) {
+      if (copied < n && copied - next < ring - 1 && free(copied)) {
         copyNext(); // ahead of the threads by less than the ring: copy the next tile in
         continue;
       }
@@ -364,7 +373,7 @@ export class ThreadPool {
           else waitForSlot();
         }
         tiles.run(k);
-        Atomics.store(i32, c + DONE + (k % TILE_RING), k + 1);
+        Atomics.store(i32, c + DONE + (k % ring), k + 1);
         continue;
       }
       if (copied >= n) break; // all copied and all claimed

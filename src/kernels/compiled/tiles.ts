@@ -182,6 +182,7 @@ export class GradientTiles {
  */
 export class StepTiles implements TileSource {
   count = 0;
+  readonly ring = TILE_RING;
   private readonly memories: KernelMemory[] = [];
   private readonly parts: GradientTiles[] = [];
   private readonly scalars: number[] = [];
