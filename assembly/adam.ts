@@ -16,7 +16,8 @@
 //   rather than passed as f64 arguments and splatted: V8 computes a pure value that is only used
 //   inside a branch of a loop on every iteration, but keeps a load that precedes the loop in a
 //   register.
-// * A dense step reads the block at `table`, then `count` records of REC bytes, one per variable:
+// * A dense step reads the scalar block at `scalars` and `count` records of REC bytes at `records`,
+//   one per variable (or piece of one):
 //     0 param, 4 grad, 8 m, 12 v, 16 vhat, 20 average (u32 byte offsets), 24 length (u32),
 //     28 flags (i32), 32 gradScale (T), 32 + sizeof<T> decay (T).
 // * Flags: bit 0 amsgrad, bit 1 EMA, bit 2 EMA overwrite, bit 3 clip by value. They are per
@@ -63,17 +64,17 @@ function finish<T>(
 }
 
 @inline
-function dense<T>(table: usize, count: i32): void {
-  const va = scalar<T>(table, 0);
-  const ve = scalar<T>(table, 1);
-  const vc1 = scalar<T>(table, 2);
-  const vc2 = scalar<T>(table, 3);
-  const vhi = scalar<T>(table, 4);
+function dense<T>(scalars: usize, records: usize, count: i32): void {
+  const va = scalar<T>(scalars, 0);
+  const ve = scalar<T>(scalars, 1);
+  const vc1 = scalar<T>(scalars, 2);
+  const vc2 = scalar<T>(scalars, 3);
+  const vhi = scalar<T>(scalars, 4);
   const vlo = v128.neg<T>(vhi);
-  const vmom = scalar<T>(table, 5);
-  const vomm = scalar<T>(table, 6);
-  const end = table + SCALARS + <usize>count * REC;
-  for (let r = table + SCALARS; r < end; r += REC) {
+  const vmom = scalar<T>(scalars, 5);
+  const vomm = scalar<T>(scalars, 6);
+  const end = records + <usize>count * REC;
+  for (let r = records; r < end; r += REC) {
     let p = <usize>load<u32>(r, 0);
     let g = <usize>load<u32>(r, 4);
     let m = <usize>load<u32>(r, 8);
@@ -123,14 +124,14 @@ function dense<T>(table: usize, count: i32): void {
   }
 }
 
-/** A dense step over the `count` float32 variables of the table at `table`. */
-export function dense32(table: usize, count: i32): void {
-  dense<f32>(table, count);
+/** A dense step over `count` float32 records at `records`, with the scalar block at `scalars`. */
+export function dense32(scalars: usize, records: usize, count: i32): void {
+  dense<f32>(scalars, records, count);
 }
 
-/** A dense step over the `count` float64 variables of the table at `table`. */
-export function dense64(table: usize, count: i32): void {
-  dense<f64>(table, count);
+/** A dense step over `count` float64 records at `records`, with the scalar block at `scalars`. */
+export function dense64(scalars: usize, records: usize, count: i32): void {
+  dense<f64>(scalars, records, count);
 }
 
 // A sparse step. The gradient rows are scattered into `zero`, a scratch of at least the variable's
@@ -144,8 +145,11 @@ function sparse<T>(
 ): void {
   const rowBytes = <usize>rowSize * sizeof<T>();
   const idxEnd = indices + (<usize>rowCount << 2);
-  for (let i = indices, src = rows; i < idxEnd; i += 4, src += rowBytes) {
-    memory.copy(zero + <usize>load<u32>(i) * rowBytes, src, rowBytes);
+  // rows == 0: the caller has already written the rows into `zero` (rows from outside the memory).
+  if (rows != 0) {
+    for (let i = indices, src = rows; i < idxEnd; i += 4, src += rowBytes) {
+      memory.copy(zero + <usize>load<u32>(i) * rowBytes, src, rowBytes);
+    }
   }
   const va = scalar<T>(scalars, 0);
   const ve = scalar<T>(scalars, 1);

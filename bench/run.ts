@@ -10,7 +10,7 @@
  */
 import { fork } from 'node:child_process';
 import { runProcess } from './proc.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { findTorch, runTorch, type TorchInfo } from './peers/torch.js';
 import { consoleReport, markdownReport, type Environment } from './report.js';
 import { ONE_THREAD_ROWS } from './targets.js';
 import { nowSeconds } from './timing.js';
+import { runScaleBench } from './scale.js';
 import {
   benchMode, totalParams,
   type BenchMode, type ChildTask, type PeerKind, type PeerResult, type Workload,
@@ -287,6 +288,13 @@ async function main(): Promise<void> {
     console.log(`\nWrote ${path.relative(process.cwd(), out)}`);
   } else {
     console.log('\nPartial run (--quick or --only): bench/results.md left as it is (pass --out FILE to write the markdown).');
+  }
+  // The scale workload (models beyond one 4 GiB memory) runs last, in the default run only.
+  if (!quick && onlyIndex < 0 && !args.includes('--no-scale')) {
+    process.stderr.write('scale workload: 16M, 600M and 300M models, one process each\n');
+    const scale = (await runScaleBench()).join('\n');
+    console.log(scale);
+    if (out !== null) appendFileSync(out, `${scale}\n`);
   }
 }
 

@@ -107,6 +107,10 @@ export class Adam extends Optimizer {
     this.countDecidedStep(step);
   }
 
+  protected override slotsPerVariable(): number {
+    return this.amsgrad ? 3 : 2;
+  }
+
   protected buildSlots(variables: readonly Variable[]): void {
     this.slots = variables.map((variable) => {
       const m = this.makeSlot(variable, 'm');

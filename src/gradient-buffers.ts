@@ -27,7 +27,7 @@ export class GradientBuffers {
   get(variable: Variable): GradientBuffer {
     const known = this.byVariable.get(variable.id);
     if (known !== undefined) return known.buffer;
-    const storage = this.kernels.gradientBuffer(variable.dtype, variable.size);
+    const storage = this.kernels.gradientBuffer(variable.dtype, variable.size, variable.storageRef);
     const handedOut = this.handedOut;
     const buffer: GradientBuffer = {
       get value() {

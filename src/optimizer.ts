@@ -288,24 +288,63 @@ export abstract class Optimizer {
   build(variables: readonly Variable[]): void {
     if (this.builtVariables !== null) return;
     const list: Variable[] = [];
+    const ids = new Set<number>();
     for (const variable of variables) {
       if (!(variable instanceof Variable)) throw new TypeError(`${this.name}: build expects Variables, got ${describeForeign(variable)}`);
-      if (this.indexById.has(variable.id)) continue;
-      this.indexById.set(variable.id, list.length);
+      if (ids.has(variable.id)) continue;
+      ids.add(variable.id);
       list.push(variable);
     }
-    for (const variable of list) variable.placeIn(this.kernels);
-    this.averageVariables = this.useEma
-      ? list.map((v) => this.makeSlot(v, 'average', v.value))
-      : [];
+    // All state is allocated before anything is committed: running out of memory part-way gives
+    // every block back and leaves the optimizer unbuilt and the variables where they were.
+    const previous: Storage[] = [];
+    const made: Storage[] = [];
+    this.buildAllocations = made;
+    try {
+      const companions = (this.useEma ? 1 : 0) + this.slotsPerVariable();
+      for (const variable of list) {
+        this.buildingVariable = variable;
+        previous.push(variable.placeIn(this.kernels, companions));
+      }
+      this.averageVariables = this.useEma
+        ? list.map((v) => this.makeSlot(v, 'average', v.value))
+        : [];
+      this.buildSlots(list);
+    } catch (error) {
+      for (const storage of made) this.kernels.release(storage);
+      previous.forEach((storage, i) => {
+        if (list[i].storageRef === storage) return;
+        this.kernels.release(list[i].storageRef);
+        list[i].restoreStorage(storage);
+      });
+      this.averageVariables = [];
+      const variable = this.buildingVariable;
+      this.buildAllocations = null;
+      this.buildingVariable = null;
+      if (!(error instanceof RangeError) || variable === null) throw error;
+      throw new RangeError(
+        `${this.name}: cannot build the state of variable '${variable.name}' (${variable.size} ${variable.dtype} elements); ` +
+        `nothing was changed: ${error.message}`, { cause: error });
+    }
+    this.buildAllocations = null;
+    this.buildingVariable = null;
+    list.forEach((variable, index) => this.indexById.set(variable.id, index));
     this.averageStorages = this.averageVariables.map((v) => v.storageRef);
     this.entries = list.map((variable, index) => ({
       index, variable, excludedFromDecay: this.isExcludedFromDecay(variable),
       float64: variable.dtype === 'float64', size: variable.size,
       grad: null, sparse: null, gradScale: 1, decay: 0, checkedInStep: -1,
     }));
-    this.buildSlots(list);
     this.builtVariables = list;
+  }
+
+  /** Storages allocated by the build in progress (given back if it fails), and its current variable. */
+  private buildAllocations: Storage[] | null = null;
+  private buildingVariable: Variable | null = null;
+
+  /** How many state arrays of a variable's size the subclass allocates per variable (kept in one memory). */
+  protected slotsPerVariable(): number {
+    return 0;
   }
 
   /**
@@ -456,7 +495,9 @@ export abstract class Optimizer {
 
   /** A state variable shaped like `variable`, in kernel memory, zero-filled or holding `initial`. */
   protected makeSlot(variable: Variable, slotName: string, initial?: FloatArray): Variable {
-    const storage = this.kernels.allocate(variable.dtype, variable.size);
+    this.buildingVariable = variable;
+    const storage = this.kernels.allocate(variable.dtype, variable.size, variable.storageRef);
+    this.buildAllocations?.push(storage);
     if (initial !== undefined) storage.array.set(initial);
     return Variable.fromStorage(storage, { name: `${this.name}/${slotName}/${variable.name}`, shape: variable.shape });
   }

@@ -105,10 +105,19 @@ export class Variable {
     return this.storage;
   }
 
-  /** @internal Moves the values into a kernel set's memory (no copy when already there). */
-  placeIn(kernels: AdamKernels): void {
-    const placed = kernels.place(this.storage.array);
-    this.storage = placed;
+  /**
+   * @internal Moves the values into a kernel set's memory (no copy when already there), with room
+   * kept next to them for `companions` state arrays of the same size; returns the storage it had.
+   */
+  placeIn(kernels: AdamKernels, companions = 0): Storage {
+    const previous = this.storage;
+    this.storage = kernels.place(previous.array, companions);
+    return previous;
+  }
+
+  /** @internal Puts back the storage {@link placeIn} returned (a build that failed). */
+  restoreStorage(storage: Storage): void {
+    this.storage = storage;
   }
 
   /** @internal A variable over storage the library allocated (optimizer state). */

@@ -57,10 +57,17 @@ export interface SparseSlotSet {
  */
 export interface AdamKernels {
   readonly name: 'reference' | 'compiled';
-  /** Zero-filled storage of `length` elements in this kernel set's memory. */
-  allocate(dtype: Dtype, length: number): Storage;
-  /** Storage holding a copy of `values` in this kernel set's memory, or `values` itself if it is already there. */
-  place(values: FloatArray): Storage;
+  /**
+   * Zero-filled storage of `length` elements in this kernel set's memory; with `near` (a storage
+   * from {@link place}), in the same memory as it, where kernel memory spans several.
+   */
+  allocate(dtype: Dtype, length: number, near?: Storage): Storage;
+  /**
+   * Storage holding a copy of `values` in this kernel set's memory, or `values` itself if it is
+   * already there. `companions`: how many storages of the same dtype and length the caller will
+   * allocate `near` it (a variable's slots), so that room for all of them is kept in one memory.
+   */
+  place(values: FloatArray, companions?: number): Storage;
   /** Sum of squares of the elements (accumulated in float64). */
   sumOfSquares(values: FloatArray): number;
   /** `out[i] = sumOfSquares(values[i])` for every array, in as few kernel calls as possible. */
@@ -73,7 +80,7 @@ export interface AdamKernels {
    * A gradient buffer for a variable of this dtype and length that lives in kernel memory, so that a
    * step reads it without a copy. Reference kernels return an ordinary array.
    */
-  gradientBuffer(dtype: Dtype, length: number): Storage;
+  gradientBuffer(dtype: Dtype, length: number, near?: Storage): Storage;
   /** Gives a storage's memory back (optimizer state on dispose); the storage is unusable afterwards. */
   release(storage: Storage): void;
 }

@@ -2,6 +2,7 @@ import type { Dtype, FloatArray } from '../../storage.js';
 import type { DenseSlotSet, StepScalars } from '../kernel.js';
 import { Arena, ArenaStorage, bytesPer, pad16 } from './arena.js';
 import { AMSGRAD, EMA, OVERWRITE, SCALAR_BLOCK_BYTES, stepFlags, writeScalars } from './scalars.js';
+import { GradientTiles } from './tiles.js';
 
 /** Bytes per table record; the layout is documented in assembly/adam.ts. */
 const REC = 48;
@@ -11,6 +12,8 @@ const SEEN_STRIDE = 8;
 const FOREIGN = -2;
 /** seen[j + 7] for a set whose gradient is in kernel memory (read in place, or staged from there). */
 const PINNED = -1;
+/** seen[j + 7] for a set whose gradient is an ordinary array, staged tile by tile. */
+const TILED = -3;
 
 /**
  * The table a dense step hands to wasm (the step's scalar block, then one record per variable:
@@ -44,21 +47,36 @@ export class DenseTable {
   private readonly gradPtr: number[] = [];
   /** Sets whose storages are not in this arena; the caller runs them with the reference kernels. */
   readonly foreign: DenseSlotSet[] = [];
+  /** Sets whose gradients are ordinary arrays: they run tile by tile (see tiles.ts). */
+  private readonly tiledSets: DenseSlotSet[] = [];
+  private readonly tiledMask: number[] = [];
+  /** The tiles of the ordinary-array gradients. */
+  readonly tiles: GradientTiles;
 
   constructor(
     private readonly arena: Arena,
     private readonly dtype: Dtype,
-  ) {}
+  ) {
+    this.tiles = new GradientTiles(arena, bytesPer(dtype));
+  }
 
-  /** Byte offset of the table (its scalar block); valid after {@link prepare}. */
+  /** Byte offset of the step's scalar block; valid after {@link prepare}. */
   get ptr(): number {
     return this.tablePtr;
   }
 
-  /** Records in the table; valid after {@link prepare}. */
+  /** Byte offset of the records that read their gradients in kernel memory. */
+  get records(): number {
+    return this.tablePtr + SCALAR_BLOCK_BYTES;
+  }
+
+  /** Records that read their gradients in kernel memory; valid after {@link prepare}. */
   get count(): number {
     return this.recordSets.length;
   }
+
+  /** Elements of the sets staged tile by tile; valid after {@link prepare}. */
+  tiledElements = 0;
 
   /**
    * Makes the table describe `sets` for the step `s`: the scalar block, and per variable its
@@ -92,6 +110,8 @@ export class DenseTable {
     const shift = wide ? 3 : 2;
     let rec = this.tablePtr + SCALAR_BLOCK_BYTES;
     let k = 0;
+    let t = 0;
+    const tiles = this.tiles;
     for (let i = 0, j = 0; i < n; i++, j += SEEN_STRIDE) {
       const set = sets[i];
       if (set !== seen[j] || set.param !== seen[j + 2] || set.m !== seen[j + 3] ||
@@ -103,20 +123,22 @@ export class DenseTable {
       if (grad !== seen[j + 1]) {
         // A new ordinary array each step (the usual way to pass gradients) keeps the records: a
         // staged gradient is copied from `set.grad` on every call anyway.
-        if (mode === PINNED || (mode >= 0 && (grad.length !== mode || arena.owns(grad.buffer)))) return false;
+        if (mode !== TILED || grad.length !== set.param.length || arena.owns(grad.buffer)) return false;
         seen[j + 1] = grad;
       }
       if (mode === FOREIGN) continue;
-      i32[(rec >> 2) + 7] = flags & this.recordMask[k];
-      const at = (rec + 32) >> shift;
+      if (mode === TILED) {
+        tiles.grads[t] = grad;
+        tiles.setStep(t, flags & this.tiledMask[t], set.gradScale, set.decay, floats);
+        t++;
+        continue;
+      }
+      i32[(rec >>> 2) + 7] = flags & this.recordMask[k];
+      const at = (rec + 32) >>> shift;
       floats[at] = set.gradScale;
       floats[at + 1] = set.decay;
       const stage = this.recordStage[k];
-      if (stage >= 0) {
-        const src = this.gradPtr[k];
-        if (src < 0) floats.set(grad, stage >> shift);
-        else this.stageFromKernel(grad, src, set.param.length, stage);
-      }
+      if (stage >= 0) this.stageFromKernel(grad, this.gradPtr[k], set.param.length, stage);
       rec += REC;
       k++;
     }
@@ -134,6 +156,9 @@ export class DenseTable {
     this.recordMask.length = 0;
     this.gradPtr.length = 0;
     this.foreign.length = 0;
+    this.tiledSets.length = 0;
+    this.tiledMask.length = 0;
+    this.tiledElements = 0;
     let stageBytes = 0;
     // Pass 1: validate, and record where kernel-memory gradients are before the memory can grow
     // (growth of an ordinary memory detaches them, and a detached view reports byteOffset 0).
@@ -153,33 +178,44 @@ export class DenseTable {
         this.foreign.push(set);
         continue;
       }
+      const mask = ~((vhat === null ? AMSGRAD : 0) | (average === null ? EMA | OVERWRITE : 0));
+      if (!arena.owns(grad.buffer)) {
+        this.tiledSets.push(set);
+        this.tiledMask.push(mask);
+        this.tiledElements += length;
+        continue;
+      }
       this.recordSets.push(set);
-      this.gradPtr.push(arena.owns(grad.buffer) ? grad.byteOffset : -1);
+      this.gradPtr.push(grad.byteOffset);
       if (this.inPlace(grad)) {
         this.recordStage.push(-1);
       } else {
         this.recordStage.push(stageBytes);
         stageBytes += pad16(length * elementBytes);
       }
-      this.recordMask.push(~((vhat === null ? AMSGRAD : 0) | (average === null ? EMA | OVERWRITE : 0)));
+      this.recordMask.push(mask);
     }
     // Pass 2: make room (this may grow the memory), then write the records' offsets.
     const records = this.recordSets.length;
     const tableBytes = SCALAR_BLOCK_BYTES + records * REC;
+    // New blocks are taken before old ones are given back, so that running out changes nothing.
     if (tableBytes > this.tableBytes) {
+      const bytes = Math.max(tableBytes, (this.tableBytes * 3) >> 1);
+      const ptr = arena.alloc(bytes);
       if (this.tableBytes > 0) arena.free(this.tablePtr, this.tableBytes);
-      this.tableBytes = Math.max(tableBytes, (this.tableBytes * 3) >> 1);
-      this.tablePtr = arena.alloc(this.tableBytes);
+      this.tableBytes = bytes;
+      this.tablePtr = ptr;
     }
     if (stageBytes > this.stageBytes) {
+      const ptr = arena.alloc(stageBytes);
       if (this.stageBytes > 0) arena.free(this.stagePtr, this.stageBytes);
       this.stageBytes = stageBytes;
-      this.stagePtr = arena.alloc(stageBytes);
+      this.stagePtr = ptr;
     }
     const u32 = arena.i32; // offsets below 4 GiB are stored as i32 bit patterns; wasm reads u32
     for (let k = 0; k < records; k++) {
       const set = this.recordSets[k];
-      const r = ((this.tablePtr + SCALAR_BLOCK_BYTES) >> 2) + k * REC_I32;
+      const r = ((this.tablePtr + SCALAR_BLOCK_BYTES) >>> 2) + k * REC_I32;
       if (this.recordStage[k] >= 0) this.recordStage[k] += this.stagePtr;
       const stage = this.recordStage[k];
       const vhat = set.vhat as ArenaStorage | null;
@@ -192,12 +228,21 @@ export class DenseTable {
       u32[r + 5] = average === null ? 0 : average.ptr;
       u32[r + 6] = set.param.length;
     }
-    for (let i = 0, k = 0; i < n; i++) {
+    this.tiles.build(this.tiledSets.map((set) => ({
+      param: (set.param as ArenaStorage).ptr, m: (set.m as ArenaStorage).ptr, v: (set.v as ArenaStorage).ptr,
+      vhat: set.vhat === null ? 0 : (set.vhat as ArenaStorage).ptr,
+      average: set.average === null ? 0 : (set.average as ArenaStorage).ptr,
+      length: set.param.length,
+    })));
+    for (let i = 0, k = 0, t = 0; i < n; i++) {
       const set = sets[i];
       let mode = FOREIGN;
       if (k < records && this.recordSets[k] === set) {
-        mode = this.gradPtr[k] >= 0 ? PINNED : set.param.length;
+        mode = PINNED;
         k++;
+      } else if (t < this.tiledSets.length && this.tiledSets[t] === set) {
+        mode = TILED;
+        t++;
       }
       this.seen.push(set, set.grad, set.param, set.m, set.v, set.vhat, set.average, mode);
     }
@@ -210,9 +255,9 @@ export class DenseTable {
     if (wide === (this.dtype === 'float64')) {
       arena.u8.copyWithin(stage, src, src + length * (wide ? 8 : 4));
     } else if (wide) {
-      arena.f32.set(new Float64Array(arena.u8.buffer, src, length), stage >> 2);
+      arena.f32.set(new Float64Array(arena.u8.buffer, src, length), stage >>> 2);
     } else {
-      arena.f64.set(new Float32Array(arena.u8.buffer, src, length), stage >> 3);
+      arena.f64.set(new Float32Array(arena.u8.buffer, src, length), stage >>> 3);
     }
   }
 

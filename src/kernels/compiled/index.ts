@@ -25,6 +25,16 @@ export function loadCompiledKernels(): AdamKernels | null {
 }
 
 /**
+ * @internal For tests: makes `kernels` the compiled kernel set that optimizers created from now on
+ * use (for example one with a small memory limit); returns the previous one.
+ */
+export function useCompiledKernels(kernels: CompiledKernels | null | undefined): CompiledKernels | null | undefined {
+  const previous = cached;
+  cached = kernels;
+  return previous;
+}
+
+/**
  * Whether `array` is a view into the compiled kernels' memory (for example a `gradientBuffer()`),
  * so that a step reads it in place instead of copying it. False when the compiled kernels have not
  * been loaded.

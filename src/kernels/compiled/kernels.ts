@@ -1,54 +1,66 @@
 import type { Dtype, FloatArray, Storage } from '../../storage.js';
 import type { AdamKernels, DenseSlotSet, SparseSlotSet, StepScalars } from '../kernel.js';
 import { referenceKernels } from '../reference.js';
-import { Arena, ArenaStorage, bytesPer, pad16 } from './arena.js';
-import { DenseTable } from './dense.js';
-import { AMSGRAD, EMA, OVERWRITE, SCALAR_BLOCK_BYTES, stepFlags, writeScalars } from './scalars.js';
-import { instantiateKernelModule, type KernelExports, type LoadOptions } from './loader.js';
-import { PARALLEL_MIN_ELEMENTS, ThreadPool, defaultThreadCount, tableElements } from './threads.js';
+import { Arena, ArenaStorage, KernelMemoryError, bytesPer, pad16 } from './arena.js';
+import { KernelMemories, type KernelMemory } from './memories.js';
+import { StepTiles } from './tiles.js';
+import { SUM_BLOCK, SumTiles } from './sum-tiles.js';
+import { AMSGRAD, EMA, OVERWRITE, stepFlags, writeScalars } from './scalars.js';
+import { instantiateKernelModule, type LoadOptions } from './loader.js';
+import { PARALLEL_MIN_ELEMENTS, ThreadPool, defaultThreadCount, tableElements, type PoolJob } from './threads.js';
 
 /** Below this many elements, a sum of squares of an ordinary array is cheaper in JavaScript than copied in. */
 const SMALL_SUM = 64;
-/** Elements per block of a sum of squares: partial sums are added in block order. */
-const SUM_BLOCK = 1 << 16;
+/**
+ * Room kept next to a placed variable for its gradient buffer, or for a staged copy of a gradient
+ * in kernel memory that cannot be read in place (ordinary arrays are staged in small tiles).
+ */
+const GRADIENT_ROOM = 1;
 
 /**
- * The compiled kernel set: WebAssembly SIMD kernels over one growable memory that this object owns.
- * Storages it hands out live in that memory; a dense step over any number of variables is one call
- * into wasm. Create it with {@link createCompiledKernels} (or, normally, `loadCompiledKernels()`).
+ * The compiled kernel set: WebAssembly SIMD kernels over growable memories that this object owns,
+ * as many as the model needs (one module instance each). Storages it hands out live in those
+ * memories, a variable with all its state in one of them; a dense step is one call into wasm per
+ * memory (or one job for the worker threads over all of them). Create it with
+ * {@link createCompiledKernels} (or, normally, `loadCompiledKernels()`).
  */
 export class CompiledKernels implements AdamKernels {
   readonly name = 'compiled' as const;
-  /** The memory and its allocator. */
-  readonly arena: Arena;
-  private readonly wasm: KernelExports;
-  private readonly tables: { float32: DenseTable; float64: DenseTable };
-  /** Scratch for sparse steps and sums: staged indices and rows, copied-in values. */
-  private stagePtr = 0;
-  private stageBytes = 0;
-  /** All-zero scratch the sparse kernel scatters rows into; it leaves it all-zero again. */
-  private zeroPtr = 0;
-  private zeroBytes = 0;
-  /** The sparse step's scalar block. */
-  private readonly scalarsPtr: number;
+  /** The memories, their allocators and module instances. */
+  readonly memories: KernelMemories;
   /** Worker threads for large dense steps: created at the first one; null when there are none. */
   private pool: ThreadPool | null | undefined;
   private readonly threads: number;
   private readonly module: WebAssembly.Module;
-  /** The record table of {@link sumsOfSquares}, reused from call to call. */
-  private sumsPtr = 0;
-  private sumsBytes = 0;
-  /** Per kernel-memory array of a sumsOfSquares call: its index, byte offset, length, is-f64. */
-  private readonly sumPlaces: number[] = [];
+  /** Reused per-step lists: the memories a step touches, as jobs for the thread pool. */
+  private readonly stepMemories: KernelMemory[] = [];
+  private readonly jobs: PoolJob[] = [];
+  private readonly foreign: DenseSlotSet[] = [];
+  private readonly stepTiles = new StepTiles();
+  /** Per array of a sumsOfSquares call: the memory it lives in, or null. */
+  private readonly sumOwners: (KernelMemory | null)[] = [];
 
   constructor(options: LoadOptions = {}) {
     const loaded = instantiateKernelModule(options);
-    this.wasm = loaded.exports;
-    this.arena = new Arena(loaded.memory, loaded.shared, loaded.maximumPages);
-    this.tables = { float32: new DenseTable(this.arena, 'float32'), float64: new DenseTable(this.arena, 'float64') };
-    this.scalarsPtr = this.arena.alloc(SCALAR_BLOCK_BYTES);
+    this.memories = new KernelMemories(loaded, options);
+    this.memories.onAdd = (memory) => this.pool?.addMemory(memory);
     this.module = loaded.module;
     this.threads = options.threads ?? defaultThreadCount();
+  }
+
+  /** The first memory's allocator. */
+  get arena(): Arena {
+    return this.memories.first.arena;
+  }
+
+  /** How many WebAssembly memories the kernel state spans. */
+  get memoryCount(): number {
+    return this.memories.list.length;
+  }
+
+  /** Bytes held by storages (variables, state, gradient buffers) over all memories. */
+  get bytesInUse(): number {
+    return this.memories.bytesInUse;
   }
 
   /** Threads (main included) that dense steps run on once the workers are up. */
@@ -63,43 +75,63 @@ export class CompiledKernels implements AdamKernels {
 
   /** Whether the memory is shared (views survive growth) rather than ordinary. */
   get sharedMemory(): boolean {
-    return this.arena.shared;
+    return this.memories.first.arena.shared;
   }
 
-  /** Whether `array` is a view into this kernel set's memory. */
+  /** Whether `array` is a view into one of this kernel set's memories. */
   owns(array: ArrayBufferView): boolean {
-    return this.arena.owns(array.buffer);
+    return this.memories.owner(array.buffer) !== null;
   }
 
-  allocate(dtype: Dtype, length: number): Storage {
+  allocate(dtype: Dtype, length: number, near?: Storage): Storage {
     if (!Number.isInteger(length) || length < 0) throw new RangeError(`allocate: bad length ${length}`);
     const bytes = length * bytesPer(dtype);
-    const storage = new ArenaStorage(this.arena, dtype, length, this.arena.alloc(bytes), bytes);
-    this.arena.live.set(storage.ptr, storage);
-    return storage;
+    if (near !== undefined && this.isOurs(near)) {
+      // A variable's state sits whole in its memory: where that memory is full, this is out of memory.
+      const placed = this.memories.allocateNear(near, bytes);
+      if (placed === null) throw new KernelMemoryError(pad16(bytes), this.bytesInUse, `the variable's memory (${this.memoryCount} in use)`);
+      return this.adopt(placed.memory, dtype, length, placed.ptr, bytes);
+    }
+    const { memory, ptr } = this.memories.allocateGroup(bytes, 0);
+    return this.adopt(memory, dtype, length, ptr, bytes);
   }
 
-  place(values: FloatArray): Storage {
+  place(values: FloatArray, companions = 0): Storage {
     const dtype: Dtype = values instanceof Float64Array ? 'float64' : 'float32';
-    if (this.arena.owns(values.buffer)) {
+    const owner = this.memories.owner(values.buffer);
+    if (owner !== null) {
       // An allocation's own array comes back as its storage; any other view of kernel memory is
       // copied, since the kernels write whole 16-byte vectors past a storage's last element.
-      const existing = this.arena.live.get(values.byteOffset);
+      const existing = owner.arena.live.get(values.byteOffset);
       if (existing !== undefined && existing.dtype === dtype && existing.length === values.length) {
         return existing;
       }
       const src = values.byteOffset;
       const bytes = values.byteLength;
-      const storage = this.allocate(dtype, values.length) as ArenaStorage;
-      this.arena.u8.copyWithin(storage.ptr, src, src + bytes); // the memory may have grown
-      return storage;
+      const ptr = owner.arena.tryAlloc(bytes);
+      if (ptr !== 0) {
+        owner.arena.u8.copyWithin(ptr, src, src + bytes); // the memory may have grown
+        return this.adopt(owner, dtype, values.length, ptr, bytes);
+      }
+      values = values.slice(); // copy out before another memory is made
     }
-    const storage = this.allocate(dtype, values.length);
+    const bytes = values.byteLength;
+    // Room for the companions and for a gradient (a gradient buffer, or the staged copy of one).
+    const promised = (companions + GRADIENT_ROOM) * pad16(bytes);
+    const { memory, ptr } = this.memories.allocateGroup(bytes, promised);
+    const storage = this.adopt(memory, dtype, values.length, ptr, bytes);
+    storage.promised = promised;
     storage.array.set(values);
     return storage;
   }
 
-  gradientBuffer(dtype: Dtype, length: number): Storage {
+  gradientBuffer(dtype: Dtype, length: number, near?: Storage): Storage {
+    if (near !== undefined && this.isOurs(near)) {
+      const bytes = length * bytesPer(dtype);
+      const placed = this.memories.allocateNear(near, bytes);
+      // Where the variable's memory is full, a buffer elsewhere still works (it is copied in).
+      if (placed !== null) return this.adopt(placed.memory, dtype, length, placed.ptr, bytes);
+    }
     return this.allocate(dtype, length);
   }
 
@@ -108,89 +140,205 @@ export class CompiledKernels implements AdamKernels {
    * used afterwards; reading its `array` throws. Storages of other kernel sets are ignored.
    */
   release(storage: Storage): void {
-    if (this.isOurs(storage)) this.arena.release(storage);
+    if (this.isOurs(storage)) storage.arena.release(storage);
   }
 
   sumOfSquares(values: FloatArray): number {
     const wide = values instanceof Float64Array;
     const n = values.length;
+    let memory = this.memories.owner(values.buffer);
     let ptr: number;
-    if (this.arena.owns(values.buffer)) {
+    if (memory !== null) {
       ptr = values.byteOffset;
     } else if (n < SMALL_SUM) {
       let sum = 0;
       for (let i = 0; i < n; i++) sum += values[i] * values[i];
       return sum;
     } else {
-      ptr = this.stage(values.byteLength);
-      if (wide) this.arena.f64.set(values, ptr >> 3);
-      else this.arena.f32.set(values, ptr >> 2);
+      // Copied in one block at a time, and summed in the blocks a kernel-memory array is summed
+      // in: little scratch, and the same sum wherever the array lives.
+      memory = this.memories.first;
+      const stage = memory.stage(Math.min(n, SUM_BLOCK) * (wide ? 8 : 4));
+      let sum = 0;
+      for (let start = 0; start < n; start += SUM_BLOCK) {
+        const block = values.subarray(start, Math.min(n, start + SUM_BLOCK));
+        if (wide) memory.arena.f64.set(block, stage >>> 3);
+        else memory.arena.f32.set(block, stage >>> 2);
+        sum += wide ? memory.wasm.sumsq64(stage, block.length) : memory.wasm.sumsq32(stage, block.length);
+      }
+      return sum;
     }
-    return wide ? this.wasm.sumsq64(ptr, n) : this.wasm.sumsq32(ptr, n);
+    if (n <= SUM_BLOCK) return wide ? memory.wasm.sumsq64(ptr, n) : memory.wasm.sumsq32(ptr, n);
+    let sum = 0;
+    for (let start = 0; start < n; start += SUM_BLOCK) {
+      const length = Math.min(SUM_BLOCK, n - start);
+      const at = ptr + start * (wide ? 8 : 4);
+      sum += wide ? memory.wasm.sumsq64(at, length) : memory.wasm.sumsq32(at, length);
+    }
+    return sum;
   }
 
   sumsOfSquares(values: readonly FloatArray[], out: Float64Array): void {
-    // Kernel-memory arrays go to wasm as one table of blocks of at most SUM_BLOCK elements, whose
-    // sums are added in order: the same blocks whether one thread or several compute them, so the
-    // result does not depend on the thread count. Places are recorded first: summing an ordinary
-    // array may stage it and grow (so detach) an ordinary memory.
-    const places = this.sumPlaces;
-    places.length = 0;
-    let blocks = 0;
+    // Kernel-memory arrays go to wasm as one table per memory of blocks of at most SUM_BLOCK
+    // elements, whose sums are added in order: the same blocks whether one thread or several
+    // compute them, and whichever memory holds the array, so the result depends on neither.
+    // Places are recorded first: summing an ordinary array may stage it and grow (so detach) an
+    // ordinary memory.
+    const touched = this.stepMemories;
+    touched.length = 0;
     let elements = 0;
+    const owners: (KernelMemory | null)[] = this.sumOwners;
+    owners.length = values.length;
     for (let i = 0; i < values.length; i++) {
       const a = values[i];
-      if (!this.arena.owns(a.buffer)) continue;
-      places.push(i, a.byteOffset, a.length, a instanceof Float64Array ? 1 : 0);
-      blocks += Math.ceil(a.length / SUM_BLOCK);
+      const memory = this.memories.owner(a.buffer);
+      owners[i] = memory;
+      if (memory === null) continue;
+      if (!touched.includes(memory)) {
+        touched.push(memory);
+        memory.sumPlaces.length = 0;
+        memory.sumBlocks = 0;
+      }
+      memory.sumPlaces.push(i, a.byteOffset, a.length, a instanceof Float64Array ? 1 : 0);
+      memory.sumBlocks += Math.ceil(a.length / SUM_BLOCK);
       elements += a.length;
     }
-    const bytes = blocks * 16;
-    if (bytes > this.sumsBytes) {
-      if (this.sumsBytes > 0) this.arena.free(this.sumsPtr, this.sumsBytes);
-      this.sumsBytes = Math.max(bytes, (this.sumsBytes * 3) >> 1);
-      this.sumsPtr = this.arena.alloc(this.sumsBytes);
-    }
-    for (let i = 0, k = 0; i < values.length; i++) {
-      if (k < places.length && places[k] === i) k += 4;
-      else out[i] = this.sumOfSquares(values[i]);
-    }
-    if (places.length === 0) return;
-    const i32 = this.arena.i32;
-    let r = this.sumsPtr >> 2;
-    for (let k = 0; k < places.length; k += 4) {
-      const offset = places[k + 1];
-      const length = places[k + 2];
-      const wide = places[k + 3];
-      for (let start = 0; start < length; start += SUM_BLOCK, r += 4) {
-        i32[r] = offset + start * (wide ? 8 : 4);
-        i32[r + 1] = Math.min(SUM_BLOCK, length - start);
-        i32[r + 2] = wide;
+    for (const memory of touched) {
+      const bytes = memory.sumBlocks * 16;
+      if (bytes > memory.sumsBytes) {
+        const size = Math.max(bytes, (memory.sumsBytes * 3) >> 1);
+        const ptr = memory.arena.alloc(size);
+        if (memory.sumsBytes > 0) memory.arena.free(memory.sumsPtr, memory.sumsBytes);
+        memory.sumsBytes = size;
+        memory.sumsPtr = ptr;
       }
     }
-    if (!(elements >= PARALLEL_MIN_ELEMENTS && this.workerPool()?.runSums(this.sumsPtr, blocks, elements))) {
-      this.wasm.sumsqMany(this.sumsPtr, blocks);
+    this.sumOrdinary(values, owners, out);
+    if (touched.length === 0) return;
+    const jobs = this.jobs;
+    jobs.length = 0;
+    for (const memory of touched) {
+      const i32 = memory.arena.i32;
+      const places = memory.sumPlaces;
+      let r = memory.sumsPtr >>> 2;
+      for (let k = 0; k < places.length; k += 4) {
+        const offset = places[k + 1];
+        const length = places[k + 2];
+        const wide = places[k + 3];
+        for (let start = 0; start < length; start += SUM_BLOCK, r += 4) {
+          i32[r] = offset + start * (wide ? 8 : 4);
+          i32[r + 1] = Math.min(SUM_BLOCK, length - start);
+          i32[r + 2] = wide;
+        }
+      }
+      jobs.push({ memory, scalars: 0, records: memory.sumsPtr, count: memory.sumBlocks });
     }
-    const f64 = this.arena.f64;
-    let b = this.sumsPtr >> 3;
-    for (let k = 0; k < places.length; k += 4) {
-      let sum = 0;
-      for (let start = 0; start < places[k + 2]; start += SUM_BLOCK, b += 2) sum += f64[b];
-      out[places[k]] = sum;
+    if (!(elements >= PARALLEL_MIN_ELEMENTS && this.workerPool()?.runSums(jobs, elements))) {
+      for (const job of jobs) job.memory.wasm.sumsqMany(job.records, job.count);
+    }
+    for (const memory of touched) {
+      const f64 = memory.arena.f64;
+      const places = memory.sumPlaces;
+      let b = memory.sumsPtr >>> 3;
+      for (let k = 0; k < places.length; k += 4) {
+        let sum = 0;
+        for (let start = 0; start < places[k + 2]; start += SUM_BLOCK, b += 2) sum += f64[b];
+        out[places[k]] = sum;
+      }
+      places.length = 0;
     }
   }
+
+  /** Sums of the arrays not in kernel memory: copied in block by block, over the threads when large. */
+  private sumOrdinary(values: readonly FloatArray[], owners: readonly (KernelMemory | null)[], out: Float64Array): void {
+    const large = this.sumIndices;
+    large.length = 0;
+    let elements = 0;
+    for (let i = 0; i < values.length; i++) {
+      if (owners[i] !== null) continue;
+      if (values[i].length < SMALL_SUM) out[i] = this.sumOfSquares(values[i]);
+      else {
+        large.push(i);
+        elements += values[i].length;
+      }
+    }
+    if (large.length === 0) return;
+    const pool = this.threads > 1 && elements >= PARALLEL_MIN_ELEMENTS ? this.workerPool() : null;
+    if (pool !== null && pool.ready) {
+      const tiles = (this.sumTiles ??= new SumTiles(this.memories.first));
+      tiles.prepare(values, large);
+      pool.reserveChunks(tiles.count);
+      if (pool.runTiles('sums', tiles)) {
+        tiles.results(out);
+        return;
+      }
+    }
+    for (const i of large) out[i] = this.sumOfSquares(values[i]);
+  }
+
+  private readonly sumIndices: number[] = [];
+  private sumTiles: SumTiles | null = null;
 
   denseStep(sets: readonly DenseSlotSet[], s: StepScalars): void {
     if (sets.length === 0) return;
     const dtype = sets[0].param.dtype;
-    const table = this.tables[dtype];
-    table.prepare(sets, s);
-    const count = table.count;
-    if (count > 0 && !this.runParallel(dtype === 'float64', table.ptr, count)) {
-      if (dtype === 'float64') this.wasm.dense64(table.ptr, count);
-      else this.wasm.dense32(table.ptr, count);
+    // Sets go to the memory of their variable; each memory's table is prepared (and any staging
+    // room taken) before any memory is stepped, so that running out of memory changes nothing.
+    const touched = this.stepMemories;
+    touched.length = 0;
+    const foreign = this.foreign;
+    foreign.length = 0;
+    for (let i = 0; i < sets.length; i++) {
+      const set = sets[i];
+      const param = set.param;
+      if (!this.isOurs(param)) {
+        if (param.dtype !== dtype) {
+          throw new TypeError(`denseStep: every set in one call must be ${dtype}, found ${param.dtype}`);
+        }
+        foreign.push(set);
+        continue;
+      }
+      const memory = this.memories.list[param.arena.index];
+      if (!touched.includes(memory)) {
+        touched.push(memory);
+        memory.denseSets.length = 0;
+      }
+      memory.denseSets.push(set);
     }
-    if (table.foreign.length > 0) referenceKernels.denseStep(table.foreign, s);
+    const jobs = this.jobs;
+    jobs.length = 0;
+    const tiles = this.stepTiles;
+    tiles.reset(dtype === 'float64');
+    let total = 0;
+    let tiled = 0;
+    try {
+      for (const memory of touched) {
+        const table = memory.tables[dtype];
+        table.prepare(memory.denseSets, s);
+        for (const set of table.foreign) foreign.push(set);
+        if (table.count > 0) {
+          jobs.push({ memory, scalars: table.ptr, records: table.records, count: table.count });
+          total += tableElements(memory.arena, table.records, table.count);
+        }
+        tiles.add(memory, table.tiles, table.ptr);
+        tiled += table.tiledElements;
+      }
+    } finally {
+      for (const memory of touched) memory.denseSets.length = 0;
+    }
+    const dtype64 = dtype === 'float64';
+    // Worker threads (started by the first large step) take large parts; small ones run here.
+    const pool = this.threads > 1 && Math.max(total, tiled) >= PARALLEL_MIN_ELEMENTS ? this.workerPool() : null;
+    // The tiles' chunk list is made before anything runs: running out of memory then changes nothing.
+    if (pool !== null && tiled >= PARALLEL_MIN_ELEMENTS) pool.reserveChunks(tiles.count);
+    if (jobs.length > 0 && !(pool !== null && total >= PARALLEL_MIN_ELEMENTS && pool.run(dtype64, jobs, total))) {
+      for (const job of jobs) {
+        if (dtype64) job.memory.wasm.dense64(job.scalars, job.records, job.count);
+        else job.memory.wasm.dense32(job.scalars, job.records, job.count);
+      }
+    }
+    if (tiles.count > 0 && !(pool !== null && tiled >= PARALLEL_MIN_ELEMENTS && pool.runTiles(dtype64 ? 'dense64' : 'dense32', tiles))) tiles.runHere();
+    if (foreign.length > 0) referenceKernels.denseStep(foreign, s);
   }
 
   sparseStep(set: SparseSlotSet, s: StepScalars): void {
@@ -210,51 +358,48 @@ export class CompiledKernels implements AdamKernels {
       const r = indices[i];
       if (!(r >= 0 && r < rowCount)) throw new RangeError(`sparseStep: row index ${r} out of [0, ${rowCount})`);
     }
-    if (!(this.isOurs(param) && this.isOurs(m) && this.isOurs(v) &&
-          (vhat === null || this.isOurs(vhat)) && (average === null || this.isOurs(average)))) {
+    if (!(this.isOurs(param) && this.isIn(m, param.arena) && this.isIn(v, param.arena) &&
+          (vhat === null || this.isIn(vhat, param.arena)) && (average === null || this.isIn(average, param.arena)))) {
       referenceKernels.sparseStep(set, s);
       return;
     }
-    const arena = this.arena;
+    const memory = this.memories.list[param.arena.index];
+    const arena = memory.arena;
     const elementBytes = bytesPer(dtype);
     const RowType = dtype === 'float64' ? Float64Array : Float32Array;
     // Kernel-memory inputs are read in place, from offsets recorded before anything can grow (and
-    // detach) the memory; rows of the other dtype there are first copied out to be converted.
+    // detach) the memory; rows of the other dtype or in another memory are copied in.
     let rows = set.rows;
-    if (!(rows instanceof RowType) && arena.owns(rows.buffer)) rows = rows.slice();
+    if (!(rows instanceof RowType) && this.owns(rows)) rows = rows.slice();
     const idxInPlace = arena.owns(indices.buffer);
     const rowsInPlace = rows instanceof RowType && arena.owns(rows.buffer);
     let idxPtr = idxInPlace ? indices.byteOffset : 0;
     let rowsPtr = rowsInPlace ? rows.byteOffset : 0;
     const idxBytes = pad16(nIdx * 4);
-    const rowBytes = nIdx * rowSize * elementBytes;
-    const zeroNeeded = pad16(length * elementBytes);
-    if (zeroNeeded > this.zeroBytes) {
-      if (this.zeroBytes > 0) arena.free(this.zeroPtr, this.zeroBytes);
-      this.zeroBytes = zeroNeeded;
-      this.zeroPtr = arena.alloc(zeroNeeded);
-    }
-    const stage = this.stage((idxInPlace ? 0 : idxBytes) + (rowsInPlace ? 0 : rowBytes));
+    const zeroPtr = memory.zero(pad16(length * elementBytes));
     if (!idxInPlace) {
-      idxPtr = stage;
-      arena.i32.set(indices, idxPtr >> 2);
+      idxPtr = memory.stage(idxBytes);
+      arena.i32.set(indices, idxPtr >>> 2);
     }
     if (!rowsInPlace) {
-      rowsPtr = stage + (idxInPlace ? 0 : idxBytes);
-      const n = nIdx * rowSize;
-      const src = rows.length === n ? rows : rows.subarray(0, n);
-      if (dtype === 'float64') arena.f64.set(src, rowsPtr >> 3);
-      else arena.f32.set(src, rowsPtr >> 2);
+      // Rows from outside the memory are written straight to their places in the zero scratch
+      // (rowsPtr 0 tells the kernel): no staging copy, and no scratch of their size.
+      const zeroRows = dtype === 'float64' ? arena.f64 : arena.f32;
+      const base = zeroPtr / elementBytes;
+      for (let i = 0; i < nIdx; i++) {
+        zeroRows.set(rows.subarray(i * rowSize, (i + 1) * rowSize), base + indices[i] * rowSize);
+      }
+      rowsPtr = 0;
     }
     let flags = stepFlags(s);
     if (vhat === null) flags &= ~AMSGRAD;
     if (average === null) flags &= ~(EMA | OVERWRITE);
-    writeScalars(arena, dtype, this.scalarsPtr, s, set.decay);
-    const run = dtype === 'float64' ? this.wasm.sparse64 : this.wasm.sparse32;
+    writeScalars(arena, dtype, memory.scalarsPtr, s, set.decay);
+    const run = dtype === 'float64' ? memory.wasm.sparse64 : memory.wasm.sparse32;
     run(
-      (param as ArenaStorage).ptr, (m as ArenaStorage).ptr, (v as ArenaStorage).ptr,
+      param.ptr, (m as ArenaStorage).ptr, (v as ArenaStorage).ptr,
       vhat === null ? 0 : (vhat as ArenaStorage).ptr, average === null ? 0 : (average as ArenaStorage).ptr,
-      length, this.zeroPtr, idxPtr, nIdx, rowsPtr, rowSize, this.scalarsPtr, flags,
+      length, zeroPtr, idxPtr, nIdx, rowsPtr, rowSize, memory.scalarsPtr, flags,
     );
   }
 
@@ -264,35 +409,25 @@ export class CompiledKernels implements AdamKernels {
     this.pool = null;
   }
 
-  /** Runs a dense table on the worker threads too, when there are any and the step is large. */
-  private runParallel(dtype64: boolean, ptr: number, count: number): boolean {
-    if (this.pool === null || this.threads <= 1) return false;
-    const total = tableElements(this.arena, ptr, count);
-    if (total < PARALLEL_MIN_ELEMENTS) return false;
-    const pool = this.workerPool();
-    return pool !== null && pool.run(dtype64, ptr, count, total);
-  }
-
   /** The worker threads, started on first use by a large step; null where there are none. */
   private workerPool(): ThreadPool | null {
-    if (this.pool === undefined) {
-      this.pool = ThreadPool.create(this.arena, this.module, this.threads, this.wasm);
-    }
+    if (this.pool === undefined) this.pool = ThreadPool.create(this.memories, this.module, this.threads);
     return this.pool;
   }
 
-  /** A scratch block of at least `bytes` bytes, valid until the next call that stages. */
-  private stage(bytes: number): number {
-    if (bytes > this.stageBytes) {
-      if (this.stageBytes > 0) this.arena.free(this.stagePtr, this.stageBytes);
-      this.stageBytes = pad16(bytes);
-      this.stagePtr = this.arena.alloc(this.stageBytes);
-    }
-    return this.stagePtr;
+  private adopt(memory: KernelMemory, dtype: Dtype, length: number, ptr: number, bytes: number): ArenaStorage {
+    const storage = new ArenaStorage(memory.arena, dtype, length, ptr, bytes);
+    memory.arena.adopt(storage);
+    return storage;
   }
 
   private isOurs(storage: Storage): storage is ArenaStorage {
-    return storage instanceof ArenaStorage && storage.arena === this.arena && storage.isLive;
+    return storage instanceof ArenaStorage && storage.isLive &&
+      this.memories.list[storage.arena.index]?.arena === storage.arena;
+  }
+
+  private isIn(storage: Storage, arena: Arena): boolean {
+    return storage instanceof ArenaStorage && storage.isLive && storage.arena === arena;
   }
 }
 

@@ -2,9 +2,9 @@ import { wasmBinaryBase64, wasmSharedBinaryBase64 } from './wasm-binary.generate
 
 /** The functions exported by assembly/adam.ts. Pointers are byte offsets into the memory. */
 export interface KernelExports {
-  /** A dense step over `count` records; `table` holds the scalar block, then the records. */
-  dense32(table: number, count: number): void;
-  dense64(table: number, count: number): void;
+  /** A dense step over `count` records at `records`, with the step's scalar block at `scalars`. */
+  dense32(scalars: number, records: number, count: number): void;
+  dense64(scalars: number, records: number, count: number): void;
   sparse32(p: number, m: number, v: number, vhat: number, average: number, length: number,
     zero: number, indices: number, rowCount: number, rows: number, rowSize: number,
     scalars: number, flags: number): void;
@@ -40,6 +40,13 @@ export interface LoadOptions {
    * need a shared memory and Node's worker threads; elsewhere steps run on the calling thread.
    */
   readonly threads?: number;
+  /**
+   * The most 64 KiB pages one memory may grow to (default and at most 65536: 4 GiB). Kernel state
+   * beyond it goes to further memories; tests use a small value to cross memory boundaries.
+   */
+  readonly maximumPages?: number;
+  /** The most WebAssembly memories the kernel set may create (default: as many as needed). */
+  readonly maximumMemories?: number;
 }
 
 /** wasm32 addresses 4 GiB: 65536 pages of 64 KiB. */
@@ -88,14 +95,23 @@ function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): Ke
  * because its views stay valid when it grows; it needs SharedArrayBuffer (cross-origin isolation in
  * browsers) and an address-space reservation of its maximum, so smaller maximums are tried before
  * falling back to an ordinary growable memory. Throws where WebAssembly SIMD is unavailable or
- * instantiation fails.
+ * instantiation fails. `shared: true` without `fallBack` insists on a shared memory (a further
+ * memory of a kernel set whose workers need one); it then returns null where none can be made.
  */
 export function instantiateKernelModule(options: LoadOptions = {}): LoadedModule {
   if (!simdSupported()) throw new Error('WebAssembly SIMD is not supported by this engine');
+  const loaded = instantiateMemory(options, true);
+  if (loaded === null) throw new Error('no WebAssembly memory could be created');
+  return loaded;
+}
+
+/** A new memory and module instance like {@link instantiateKernelModule}'s; null where the engine refuses. */
+export function instantiateMemory(options: LoadOptions, fallBack: boolean): LoadedModule | null {
   const initial = options.initialPages ?? 16;
+  const most = Math.min(WASM32_PAGES, options.maximumPages ?? WASM32_PAGES);
   if ((options.shared ?? true) && typeof SharedArrayBuffer === 'function') {
-    for (const maximum of [WASM32_PAGES, 16384, 4096]) {
-      if (maximum < initial) break;
+    for (const maximum of [most, 16384, 4096]) {
+      if (maximum < initial || maximum > most) continue;
       let memory: WebAssembly.Memory;
       try {
         memory = new WebAssembly.Memory({ initial, maximum, shared: true });
@@ -110,8 +126,15 @@ export function instantiateKernelModule(options: LoadOptions = {}): LoadedModule
         break; // the engine has shared memories but not the threads feature: use an ordinary one
       }
     }
+    if (!fallBack) return null;
   }
-  const memory = new WebAssembly.Memory({ initial });
+  let memory: WebAssembly.Memory;
+  try {
+    // Without a maximum where the limit is wasm32's own: some engines refuse to reserve 4 GiB.
+    memory = new WebAssembly.Memory(most >= WASM32_PAGES ? { initial } : { initial, maximum: most });
+  } catch {
+    return null;
+  }
   const module = compiled(false);
-  return { exports: instantiate(module, memory), module, memory, shared: false, maximumPages: WASM32_PAGES };
+  return { exports: instantiate(module, memory), module, memory, shared: false, maximumPages: most };
 }

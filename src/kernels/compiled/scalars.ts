@@ -28,7 +28,7 @@ export function stepFlags(s: StepScalars): number {
 export function writeScalars(arena: Arena, dtype: Dtype, ptr: number, s: StepScalars, decay: number): void {
   const mom = s.emaMomentum ?? 0;
   const view = dtype === 'float64' ? arena.f64 : arena.f32;
-  const k = dtype === 'float64' ? ptr >> 3 : ptr >> 2;
+  const k = dtype === 'float64' ? ptr >>> 3 : ptr >>> 2;
   view[k] = s.alpha;
   view[k + 1] = s.epsilon;
   view[k + 2] = s.oneMinusBeta1;

@@ -1,5 +1,5 @@
 import type { Arena } from './arena.js';
-import { SCALAR_BLOCK_BYTES } from './scalars.js';
+import type { KernelMemories, KernelMemory } from './memories.js';
 
 /** Bytes per dense-table record (assembly/adam.ts: REC). */
 const REC = 48;
@@ -9,9 +9,11 @@ export const PARALLEL_MIN_ELEMENTS = 1 << 18;
 /** How long the main thread waits for a worker before giving up on it (ms). */
 const WORKER_TIMEOUT_MS = 30_000;
 
-// Control block (i32 slots at `ctrl`): job generation, finished count, ready count, stop flag,
-// the next unclaimed chunk, and the job: chunk list byte offset, chunk count, kind (0 dense f32,
-// 1 dense f64, 2 sums of squares). A chunk is (table byte offset, record count).
+// Control block (i32 slots at `ctrl` in the first memory): job generation, finished count, ready
+// count, stop flag, the next unclaimed chunk, the job (chunk list byte offset, chunk count, kind),
+// how many memories the workers must instantiate, and for tiled jobs how many tiles the main
+// thread has copied in and, per ring slot, the last tile done in it plus one. A chunk is (memory
+// index, scalar block, records, record count); the list lives in the first memory.
 const GENERATION = 0;
 const FINISHED = 1;
 const READY = 2;
@@ -20,21 +22,46 @@ const NEXT = 4;
 const LIST = 5;
 const CHUNKS = 6;
 const KIND = 7;
-const CTRL_SLOTS = 8;
+const MEMORIES = 8;
+const COPIED = 9;
+/** Workers waiting for a tile to be copied in, and whether the main thread waits for a ring slot. */
+const WAITING = 10;
+const MAIN_WAITING = 11;
+/** Ring slots of the current tiled job (at most TILE_RING). */
+const RING = 12;
+const DONE = 16;
+/** Ring slots of staged gradient tiles (tiles.ts keeps as many per memory and dtype). */
+export const TILE_RING = 32;
+const CTRL_SLOTS = DONE + TILE_RING;
 const KIND_DENSE32 = 0;
 const KIND_DENSE64 = 1;
 const KIND_SUMS = 2;
+/** Tiled jobs: the chunks are gradient tiles, each runnable once the main thread has copied it in. */
+const KIND_TILES32 = 3;
+const KIND_TILES64 = 4;
+/** A tiled job of sums of squares: each tile a block of an ordinary array, copied in and summed. */
+const KIND_TILED_SUMS = 5;
+/** i32s per chunk-list entry. */
+export const ENTRY = 4;
 /** Chunks per thread: threads that wake late or run slow take fewer of them. */
 const CHUNKS_PER_THREAD = 4;
 
 /**
- * The worker's whole program, run with `eval`: instantiate the same kernel module over the same
- * shared memory, say so, then for each job claim chunks until none is left.
+ * The worker's whole program, run with `eval`: instantiate the same kernel module over each shared
+ * memory (the first comes with the worker, later ones on a message port, read synchronously when a
+ * job names more memories than the worker has), say so, then for each job claim chunks until none
+ * is left. A tile is run only once the main thread has copied it in (COPIED passes it), and its
+ * ring slot is then marked done for the copy that reuses it.
  */
 const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl } = workerData;
-const { dense32, dense64, sumsqMany } = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+const { module, memory, ctrl, port } = workerData;
+const kernels = [];
+const add = (m) => {
+  const e = new WebAssembly.Instance(module, { env: { memory: m } }).exports;
+  kernels.push([e.dense32, e.dense64, e.sumsqMany, e.dense32, e.dense64, e.sumsqMany]);
+};
+add(memory);
 const i32 = new Int32Array(memory.buffer, ctrl, ${CTRL_SLOTS});
 let seen = Atomics.load(i32, ${GENERATION});
 Atomics.add(i32, ${READY}, 1);
@@ -45,35 +72,82 @@ for (;;) {
   if (generation === seen) continue;
   seen = generation;
   if (Atomics.load(i32, ${STOP}) !== 0) break;
-  const run = [dense32, dense64, sumsqMany][i32[${KIND}]];
-  const list = new Int32Array(memory.buffer, i32[${LIST}] >>> 0, 2 * i32[${CHUNKS}]);
-  for (let k = Atomics.add(i32, ${NEXT}, 1); k < list.length / 2; k = Atomics.add(i32, ${NEXT}, 1)) {
-    run(list[2 * k] >>> 0, list[2 * k + 1]);
+  while (kernels.length < Atomics.load(i32, ${MEMORIES})) {
+    const got = receiveMessageOnPort(port);
+    if (got === undefined) throw new Error('adam-optimizer worker: a kernel memory did not arrive');
+    add(got.message);
+  }
+  const kind = i32[${KIND}];
+  const chunks = i32[${CHUNKS}];
+  const tiled = kind >= ${KIND_TILES32};
+  const ring = i32[${RING}];
+  const list = new Int32Array(memory.buffer, i32[${LIST}] >>> 0, ${ENTRY} * chunks);
+  job: for (let k = Atomics.add(i32, ${NEXT}, 1); k < chunks; k = Atomics.add(i32, ${NEXT}, 1)) {
+    const e = ${ENTRY} * k;
+    const run = kernels[list[e]][kind];
+    if (tiled) {
+      for (let copied = Atomics.load(i32, ${COPIED}); copied <= k; copied = Atomics.load(i32, ${COPIED})) {
+        Atomics.add(i32, ${WAITING}, 1);
+        Atomics.wait(i32, ${COPIED}, copied, 20);
+        Atomics.sub(i32, ${WAITING}, 1);
+        if (Atomics.load(i32, ${STOP}) !== 0) break job;
+      }
+    }
+    if (kind === ${KIND_SUMS} || kind === ${KIND_TILED_SUMS}) run(list[e + 2] >>> 0, list[e + 3]);
+    else run(list[e + 1] >>> 0, list[e + 2] >>> 0, list[e + 3]);
+    if (tiled) {
+      Atomics.store(i32, ${DONE} + (k % ring), k + 1);
+      if (Atomics.load(i32, ${MAIN_WAITING}) !== 0) Atomics.notify(i32, ${DONE} + (k % ring));
+    }
   }
   Atomics.add(i32, ${FINISHED}, 1);
   Atomics.notify(i32, ${FINISHED});
 }
 `;
 
-/** The kernel functions the main thread runs its chunks with. */
-export interface PoolKernels {
-  dense32(table: number, count: number): void;
-  dense64(table: number, count: number): void;
-  sumsqMany(table: number, count: number): void;
-}
-
 interface NodeWorker {
   unref(): void;
   on(event: 'error', listener: (error: unknown) => void): void;
 }
 
-type WorkerConstructor = new (source: string, options: Record<string, unknown>) => NodeWorker;
+interface NodePort {
+  postMessage(value: unknown): void;
+  unref(): void;
+  close(): void;
+}
 
-/** Elements in the `count` records of the dense table at `tablePtr`. */
-export function tableElements(arena: Arena, tablePtr: number, count: number): number {
-  const records = (tablePtr + SCALAR_BLOCK_BYTES) >> 2;
+interface NodeWorkerThreads {
+  Worker: new (source: string, options: Record<string, unknown>) => NodeWorker;
+  MessageChannel: new () => { port1: NodePort; port2: NodePort };
+}
+
+/** One memory's part in a parallel job: its scalar block (dense only), its records and their count. */
+export interface PoolJob {
+  readonly memory: KernelMemory;
+  readonly scalars: number;
+  readonly records: number;
+  readonly count: number;
+}
+
+/** The tiles of a tiled job, in order: where each one's records are, and how to copy it in. */
+export interface TileSource {
+  /** Tiles in all. */
+  readonly count: number;
+  /** Ring slots the tiles are copied into (at most TILE_RING); tile k uses slot k % ring. */
+  readonly ring: number;
+  /** Writes every tile's chunk entry (memory, scalars, records, count), `ENTRY` i32s each, from `out[at]`. */
+  describe(out: Int32Array, at: number): void;
+  /** Copies tile `k`'s gradients into its ring slot. */
+  copy(k: number): void;
+  /** Runs tile `k` on this thread. */
+  run(k: number): void;
+}
+
+/** Elements in the `count` dense records at byte offset `records`. */
+export function tableElements(arena: Arena, records: number, count: number): number {
+  const first = records >>> 2;
   let total = 0;
-  for (let k = 0; k < count; k++) total += arena.i32[records + k * REC_I32 + 6];
+  for (let k = 0; k < count; k++) total += arena.i32[first + k * REC_I32 + 6];
   return total;
 }
 
@@ -92,119 +166,227 @@ export function defaultThreadCount(): number {
 }
 
 /**
- * Worker threads that share one dense step with the main thread. The step's table is cut into one
- * table per thread by elements (at 16-byte boundaries, so no two threads write one vector); every
- * element runs the same arithmetic wherever it runs, so results are bit-identical to one thread.
- * The main thread blocks until the workers finish: TensorFlow.js applies gradients synchronously.
+ * Worker threads that share one dense step with the main thread, over every memory of the kernel
+ * set. Each memory's records are cut into chunks by elements (at 16-byte boundaries, so no two
+ * threads write one vector); every element runs the same arithmetic wherever it runs, so results
+ * are bit-identical to one thread and to any layout over memories. The main thread blocks until
+ * the workers finish: TensorFlow.js applies gradients synchronously.
  */
 export class ThreadPool {
   private readonly ctrl: number;
   private readonly workers: number;
   /** Threads a step runs on: the workers and the main thread. */
   readonly threads: number;
-  private tablesPtr = 0;
-  private tablesBytes = 0;
   private listPtr = 0;
   private listBytes = 0;
   private broken = false;
+  private readonly ports: NodePort[] = [];
 
   private constructor(
-    private readonly arena: Arena,
-    private readonly wasm: PoolKernels,
+    private readonly memories: KernelMemories,
     module: WebAssembly.Module,
     workers: number,
-    Worker: WorkerConstructor,
+    threads: NodeWorkerThreads,
   ) {
     this.workers = workers;
     this.threads = workers + 1;
-    this.ctrl = arena.alloc(CTRL_SLOTS * 4);
+    const first = memories.first.arena;
+    this.ctrl = first.alloc(CTRL_SLOTS * 4);
+    first.i32[(this.ctrl >>> 2) + MEMORIES] = 1;
     for (let w = 0; w < workers; w++) {
-      const worker = new Worker(WORKER_SOURCE, {
+      const { port1, port2 } = new threads.MessageChannel();
+      port1.unref();
+      this.ports.push(port1);
+      const worker = new threads.Worker(WORKER_SOURCE, {
         eval: true,
         execArgv: [],
-        workerData: { module, memory: arena.memory, ctrl: this.ctrl },
+        workerData: { module, memory: first.memory, ctrl: this.ctrl, port: port2 },
+        transferList: [port2],
       });
       worker.on('error', () => {
         this.broken = true;
       });
       worker.unref(); // idle workers must not keep the process alive
     }
+    for (let i = 1; i < memories.list.length; i++) this.addMemory(memories.list[i]);
   }
 
   /**
-   * A pool of `threads - 1` workers over the arena's shared memory, or null where that cannot be
-   * (one thread, an ordinary memory, no worker threads).
+   * A pool of `threads - 1` workers over the kernel set's shared memories, or null where that
+   * cannot be (one thread, an ordinary memory, no worker threads).
    */
-  static create(
-    arena: Arena,
-    module: WebAssembly.Module,
-    threads: number,
-    wasm: PoolKernels,
-  ): ThreadPool | null {
-    if (threads <= 1 || !arena.shared) return null;
+  static create(memories: KernelMemories, module: WebAssembly.Module, threads: number): ThreadPool | null {
+    if (threads <= 1 || !memories.allShared) return null;
     const nodeProcess = (globalThis as { process?: NodeJS.Process }).process;
     if (typeof nodeProcess?.getBuiltinModule !== 'function') return null;
     try {
-      const { Worker } = nodeProcess.getBuiltinModule('node:worker_threads') as { Worker: WorkerConstructor };
-      return new ThreadPool(arena, wasm, module, threads - 1, Worker);
+      const workerThreads = nodeProcess.getBuiltinModule('node:worker_threads') as unknown as NodeWorkerThreads;
+      return new ThreadPool(memories, module, threads - 1, workerThreads);
     } catch {
       return null;
     }
   }
 
+  /** Sends a new memory to the workers; they instantiate the module over it before their next job. */
+  addMemory(memory: KernelMemory): void {
+    if (!memory.arena.shared) {
+      this.broken = true; // workers cannot see an ordinary memory: steps run on the main thread
+      return;
+    }
+    for (const port of this.ports) port.postMessage(memory.arena.memory);
+    const i32 = this.memories.first.arena.i32;
+    Atomics.store(i32, (this.ctrl >>> 2) + MEMORIES, memory.arena.index + 1);
+  }
+
   /** Ends the worker threads (after any step in progress); later steps run on the main thread. */
   stop(): void {
-    const i32 = this.arena.i32;
-    const c = this.ctrl >> 2;
+    const i32 = this.memories.first.arena.i32;
+    const c = this.ctrl >>> 2;
     this.broken = true;
     Atomics.store(i32, c + STOP, 1);
     Atomics.add(i32, c + GENERATION, 1);
     Atomics.notify(i32, c + GENERATION);
+    for (const port of this.ports) port.close();
   }
 
   /** How many workers have started and wait for work. */
   get readyWorkers(): number {
-    return Atomics.load(this.arena.i32, (this.ctrl >> 2) + READY);
+    return Atomics.load(this.memories.first.arena.i32, (this.ctrl >>> 2) + READY);
+  }
+
+  /** Whether jobs run on the workers now (all started, none failed). */
+  get ready(): boolean {
+    return !this.broken && this.readyWorkers >= this.workers;
   }
 
   /**
-   * Runs the dense table at `tablePtr` (`count` records, `total` elements) across the threads;
-   * returns false, having done nothing, while the workers are not all ready (the caller then runs
-   * it on the main thread alone).
+   * Runs the dense records of `jobs` (`total` elements in all) across the threads; returns false,
+   * having done nothing, while the workers are not all ready (the caller then runs them on the
+   * main thread alone). May throw a KernelMemoryError before anything ran.
    */
-  run(dtype64: boolean, tablePtr: number, count: number, total: number): boolean {
-    if (this.broken || this.readyWorkers < this.workers) return false;
-    const chunks = this.split(dtype64, tablePtr, count, total);
+  run(dtype64: boolean, jobs: readonly PoolJob[], total: number): boolean {
+    if (!this.ready) return false;
+    const elementBytes = dtype64 ? 8 : 4;
+    const width = 16 / elementBytes;
+    const size = Math.max(width, Math.ceil(total / (this.threads * CHUNKS_PER_THREAD) / width) * width);
+    let maxChunks = 0;
+    for (const job of jobs) {
+      const elements = tableElements(job.memory.arena, job.records, job.count);
+      // A chunk closes only once fewer than `width` of its elements are left.
+      job.memory.splitChunks = Math.ceil(elements / Math.max(1, size - width + 1)) + 1;
+      maxChunks += job.memory.splitChunks;
+    }
+    this.chunkList(maxChunks);
+    for (const job of jobs) reserveSplit(job.memory, job.count); // may grow memories: views are read below
+    let chunks = 0;
+    for (const job of jobs) chunks = this.split(job, elementBytes, size, chunks);
     this.share(dtype64 ? KIND_DENSE64 : KIND_DENSE32, chunks);
+    this.waitForWorkers();
     return true;
   }
 
   /**
-   * Runs the sums-of-squares table at `tablePtr` (`count` records of 16 bytes, see
-   * assembly/adam.ts; `total` elements) across the threads, in runs of whole records; returns
-   * false while the workers are not ready. Every record's sum is the same wherever it is computed.
+   * Runs the sums-of-squares tables of `jobs` (records of 16 bytes, see assembly/adam.ts; `total`
+   * elements) across the threads, in runs of whole records; returns false while the workers are
+   * not ready. Every record's sum is the same wherever it is computed.
    */
-  runSums(tablePtr: number, count: number, total: number): boolean {
-    if (this.broken || this.readyWorkers < this.workers) return false;
-    const list = this.chunkList(count);
-    const i32 = this.arena.i32;
+  runSums(jobs: readonly PoolJob[], total: number): boolean {
+    if (!this.ready) return false;
+    let records = 0;
+    for (const job of jobs) records += job.count;
+    this.chunkList(records);
+    const out = this.memories.first.arena.i32;
+    const list = this.listPtr >>> 2;
     const target = total / (this.threads * CHUNKS_PER_THREAD);
     let chunks = 0;
-    for (let k = 0; k < count;) {
-      const first = k;
-      for (let elements = 0; k < count && (k === first || elements < target); k++) elements += i32[(tablePtr >> 2) + 4 * k + 1];
-      i32[(list >> 2) + 2 * chunks] = tablePtr + 16 * first;
-      i32[(list >> 2) + 2 * chunks + 1] = k - first;
-      chunks++;
+    for (const job of jobs) {
+      const i32 = job.memory.arena.i32;
+      const table = job.records >>> 2;
+      for (let k = 0; k < job.count;) {
+        const first = k;
+        for (let elements = 0; k < job.count && (k === first || elements < target); k++) elements += i32[table + 4 * k + 1];
+        const e = list + ENTRY * chunks;
+        out[e] = job.memory.arena.index;
+        out[e + 1] = 0;
+        out[e + 2] = job.records + 16 * first;
+        out[e + 3] = k - first;
+        chunks++;
+      }
     }
     this.share(KIND_SUMS, chunks);
+    this.waitForWorkers();
     return true;
   }
 
-  /** Posts the chunk list as a job, takes chunks on this thread too, and waits for the workers. */
+  /**
+   * Runs a tiled job: the main thread copies the tiles' gradients in, in order, into ring slots,
+   * while every thread (main included, when it is far enough ahead) runs tiles already copied. A
+   * slot is copied into again only once the tile before in it is done. Returns false while the
+   * workers are not ready.
+   */
+  runTiles(kind: 'dense32' | 'dense64' | 'sums', tiles: TileSource): boolean {
+    if (!this.ready) return false;
+    const n = tiles.count;
+    this.chunkList(n);
+    const out = this.memories.first.arena.i32;
+    const list = this.listPtr >>> 2;
+    tiles.describe(out, list);
+    const c = this.ctrl >>> 2;
+    Atomics.store(out, c + COPIED, 0);
+    const ring = tiles.ring;
+    for (let r = 0; r < ring; r++) Atomics.store(out, c + DONE + r, 0);
+    out[c + RING] = ring;
+    this.share(kind === 'sums' ? KIND_TILED_SUMS : kind === 'dense64' ? KIND_TILES64 : KIND_TILES32, n);
+    const i32 = this.memories.first.arena.i32;
+    const done = (k: number): number => Atomics.load(i32, c + DONE + (k % ring));
+    const free = (k: number): boolean => k < ring || done(k) > k - ring;
+    const deadline = Date.now() + WORKER_TIMEOUT_MS;
+    let copied = 0;
+    const copyNext = (): void => {
+      tiles.copy(copied++);
+      Atomics.store(i32, c + COPIED, copied);
+      if (Atomics.load(i32, c + WAITING) !== 0) Atomics.notify(i32, c + COPIED);
+    };
+    // Blocks until the ring slot of tile `copied` is free (a worker is still on the tile before in it).
+    const waitForSlot = (): void => {
+      if (this.broken || Date.now() > deadline) {
+        this.broken = true;
+        throw new Error('adam-optimizer: a kernel worker thread did not finish its part of the step');
+      }
+      Atomics.store(i32, c + MAIN_WAITING, 1);
+      const seen = done(copied);
+      if (!free(copied)) Atomics.wait(i32, c + DONE + (copied % ring), seen, 5);
+      Atomics.store(i32, c + MAIN_WAITING, 0);
+    };
+    for (;;) {
+      const next = Atomics.load(i32, c + NEXT);
+      if (copied < n && copied - next < ring - 1 && free(copied)) {
+        copyNext(); // ahead of the threads by less than the ring: copy the next tile in
+        continue;
+      }
+      if (next < copied) {
+        // Copied tiles wait: run one here too.
+        const k = Atomics.add(i32, c + NEXT, 1);
+        if (k >= n) continue;
+        while (k >= copied) {
+          if (free(copied)) copyNext();
+          else waitForSlot();
+        }
+        tiles.run(k);
+        Atomics.store(i32, c + DONE + (k % ring), k + 1);
+        continue;
+      }
+      if (copied >= n) break; // all copied and all claimed
+      waitForSlot();
+    }
+    this.waitForWorkers();
+    return true;
+  }
+
+  /** Posts the chunk list as a job; for untiled jobs, takes chunks on this thread too. */
   private share(kind: number, chunks: number): void {
-    const i32 = this.arena.i32;
-    const c = this.ctrl >> 2;
+    const i32 = this.memories.first.arena.i32;
+    const c = this.ctrl >>> 2;
     i32[c + LIST] = this.listPtr;
     i32[c + CHUNKS] = chunks;
     i32[c + KIND] = kind;
@@ -212,21 +394,22 @@ export class ThreadPool {
     Atomics.store(i32, c + FINISHED, 0);
     Atomics.add(i32, c + GENERATION, 1);
     Atomics.notify(i32, c + GENERATION);
-    const list = this.listPtr >> 2;
+    if (kind >= KIND_TILES32) return;
+    const list = this.listPtr >>> 2;
+    const memories = this.memories.list;
     for (let k = Atomics.add(i32, c + NEXT, 1); k < chunks; k = Atomics.add(i32, c + NEXT, 1)) {
-      const ptr = i32[list + 2 * k] >>> 0;
-      const records = i32[list + 2 * k + 1];
-      if (kind === KIND_SUMS) this.wasm.sumsqMany(ptr, records);
-      else if (kind === KIND_DENSE64) this.wasm.dense64(ptr, records);
-      else this.wasm.dense32(ptr, records);
+      const e = list + ENTRY * k;
+      const wasm = memories[i32[e]].wasm;
+      if (kind === KIND_SUMS) wasm.sumsqMany(i32[e + 2] >>> 0, i32[e + 3]);
+      else if (kind === KIND_DENSE64) wasm.dense64(i32[e + 1] >>> 0, i32[e + 2] >>> 0, i32[e + 3]);
+      else wasm.dense32(i32[e + 1] >>> 0, i32[e + 2] >>> 0, i32[e + 3]);
     }
-    this.waitForWorkers();
   }
 
   /** Blocks until every worker has finished (TensorFlow.js needs a synchronous step). */
   private waitForWorkers(): void {
-    const i32 = this.arena.i32;
-    const c = this.ctrl >> 2;
+    const i32 = this.memories.first.arena.i32;
+    const c = this.ctrl >>> 2;
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
     for (let done = Atomics.load(i32, c + FINISHED); done < this.workers; done = Atomics.load(i32, c + FINISHED)) {
       const left = deadline - Date.now();
@@ -238,65 +421,65 @@ export class ThreadPool {
     }
   }
 
-  /** The chunk list's block, room for `chunks` entries (may grow the memory). */
-  private chunkList(chunks: number): number {
-    const bytes = chunks * 8;
+  /** Makes room in the chunk list for a job of `chunks` chunks (it only ever grows). */
+  reserveChunks(chunks: number): void {
+    this.chunkList(chunks);
+  }
+
+  /** The chunk list's block in the first memory, room for `chunks` entries (may grow it). */
+  private chunkList(chunks: number): void {
+    const bytes = chunks * ENTRY * 4;
     if (bytes > this.listBytes) {
-      if (this.listBytes > 0) this.arena.free(this.listPtr, this.listBytes);
-      this.listBytes = Math.max(bytes, 1024);
-      this.listPtr = this.arena.alloc(this.listBytes);
+      const arena = this.memories.first.arena;
+      const size = Math.max(bytes, 1024);
+      const ptr = arena.alloc(size);
+      if (this.listBytes > 0) arena.free(this.listPtr, this.listBytes);
+      this.listBytes = size;
+      this.listPtr = ptr;
     }
-    return this.listPtr;
   }
 
   /**
-   * Cuts the dense table into chunks of about `total / (threads * CHUNKS_PER_THREAD)` elements,
-   * each a table of its own (the scalar block, then its records); cuts fall on 16-byte boundaries,
-   * so only a variable's last piece runs into its padding. Returns the number of chunks.
+   * Cuts one memory's dense records into chunks of about `size` elements, each a run of records of
+   * its own in that memory's split area; cuts fall on 16-byte boundaries, so only a variable's last
+   * piece runs into its padding. Appends the chunks to the list after entry `chunks`; returns the
+   * new number of entries.
    */
-  private split(dtype64: boolean, tablePtr: number, count: number, total: number): number {
-    const elementBytes = dtype64 ? 8 : 4;
+  private split(job: PoolJob, elementBytes: number, size: number, chunks: number): number {
+    const { memory, records: source, count, scalars } = job;
     const width = 16 / elementBytes;
-    const size = Math.max(width, Math.ceil(total / (this.threads * CHUNKS_PER_THREAD) / width) * width);
-    // A chunk closes only once fewer than `width` of its elements are left.
-    const maxChunks = Math.ceil(total / Math.max(1, size - width + 1)) + 1;
-    const maxRecords = count + maxChunks;
-    const tableBytes = maxChunks * SCALAR_BLOCK_BYTES + maxRecords * REC;
-    this.chunkList(maxChunks);
-    if (tableBytes > this.tablesBytes) {
-      if (this.tablesBytes > 0) this.arena.free(this.tablesPtr, this.tablesBytes);
-      this.tablesBytes = tableBytes;
-      this.tablesPtr = this.arena.alloc(tableBytes); // may grow: views are read below
-    }
-    const i32 = this.arena.i32;
-    const u8 = this.arena.u8;
-    const list = this.listPtr >> 2;
-    let chunks = 0;
-    let at = this.tablesPtr; // where the next chunk's table begins
+    const i32 = memory.arena.i32;
+    const u8 = memory.arena.u8;
+    const out = this.memories.first.arena.i32;
+    const list = this.listPtr >>> 2;
+    const index = memory.arena.index;
+    let at = memory.splitPtr; // where the next chunk's records begin
     let records = 0; // records in the current chunk
     let room = 0; // elements the current chunk may still take
-    const source = (tablePtr + SCALAR_BLOCK_BYTES) >> 2;
     for (let k = 0; k < count; k++) {
-      const from = source + k * REC_I32;
+      const from = (source >>> 2) + k * REC_I32;
       const length = i32[from + 6];
       for (let start = 0; start < length;) {
         if (room < width && (room === 0 || length - start > room)) {
           // Close the current chunk and open the next one.
           if (records > 0) {
-            i32[list + 2 * chunks + 1] = records;
+            out[list + ENTRY * chunks + 3] = records;
             chunks++;
-            at += SCALAR_BLOCK_BYTES + records * REC;
+            at += records * REC;
           }
-          u8.copyWithin(at, tablePtr, tablePtr + SCALAR_BLOCK_BYTES);
-          i32[list + 2 * chunks] = at;
+          const e = list + ENTRY * chunks;
+          out[e] = index;
+          out[e + 1] = scalars;
+          out[e + 2] = at;
           records = 0;
           room = size;
         }
         let take = length - start;
         if (take > room) take = room - (room % width);
-        const to = ((at + SCALAR_BLOCK_BYTES) >> 2) + records * REC_I32;
-        u8.copyWithin(to << 2, from << 2, (from << 2) + REC);
+        const to = (at >>> 2) + records * REC_I32;
+        u8.copyWithin(to * 4, from * 4, from * 4 + REC);
         // Move every pointer (param, grad, m, v, and vhat / average where present) to the piece.
+        // The i32 slots hold u32 offsets: adding wraps exactly as u32 arithmetic does.
         const offset = start * elementBytes;
         i32[to] += offset;
         i32[to + 1] += offset;
@@ -311,9 +494,20 @@ export class ThreadPool {
       }
     }
     if (records > 0) {
-      i32[list + 2 * chunks + 1] = records;
+      out[list + ENTRY * chunks + 3] = records;
       chunks++;
     }
     return chunks;
+  }
+}
+
+/** Makes the memory's split area big enough for its records cut into `splitChunks` chunks. */
+function reserveSplit(memory: KernelMemory, count: number): void {
+  const bytes = (count + memory.splitChunks) * REC;
+  if (bytes > memory.splitBytes) {
+    const ptr = memory.arena.alloc(bytes);
+    if (memory.splitBytes > 0) memory.arena.free(memory.splitPtr, memory.splitBytes);
+    memory.splitBytes = bytes;
+    memory.splitPtr = ptr;
   }
 }
