@@ -32,15 +32,19 @@ test('compiled kernels: 100 calls allocate once, and dispose() gives the block b
   const v = new Variable(new Float32Array(1 << 16), { name: 'w' });
   const opt = new Adam();
   opt.build([v]);
+  const beforeBuffer = kernels.memories.bytesInUse;
   const first = opt.gradientBuffer(v).value.byteOffset;
-  const live = kernels.arena.live.size;
-  for (let i = 0; i < 100; i++) opt.gradientBuffer(v).value.fill(i);
-  assert.equal(kernels.arena.live.size, live, 'no new storage');
+  const withBuffer = kernels.memories.bytesInUse;
+  assert.ok(withBuffer - beforeBuffer >= (1 << 16) * 4, 'the buffer holds kernel memory');
+  for (let i = 0; i < 100; i++) assert.equal(opt.gradientBuffer(v).value.byteOffset, first);
+  assert.equal(kernels.memories.bytesInUse, withBuffer, 'no new storage');
   opt.dispose();
-  // The freed block of that size is the next one handed out.
+  // The buffer and the optimizer's slots are given back; the variable keeps its block.
+  assert.ok(kernels.memories.bytesInUse <= beforeBuffer - 2 * (1 << 16) * 4, 'buffer and slots released');
   const next = new Adam();
-  assert.equal(next.gradientBuffer(v).value.byteOffset, first);
+  next.gradientBuffer(v);
   next.dispose();
+  assert.ok(kernels.memories.bytesInUse <= beforeBuffer - 2 * (1 << 16) * 4, 'the next optimizer\'s buffer released too');
 });
 
 test('gradientBuffer names what it was given instead of a Variable', () => {
