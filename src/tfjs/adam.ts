@@ -5,7 +5,6 @@ import { describe } from '../describe.js';
 import { parseExclusion } from '../weight-decay-exclusion.js';
 import type { Hyperparameter } from '../hyperparameters.js';
 import type { LearningRate, WeightDecayExclusion } from '../optimizer.js';
-import { isLearningRateSchedule } from '../schedules/index.js';
 import type { ExecutionPath, StepEngine, NamedState } from './engine.js';
 import { registerFitEndCallback } from './fit-callback.js';
 import { fusedEngine } from './gpu/select.js';
@@ -139,15 +138,11 @@ export class Adam extends tf.Optimizer {
    * to an optimizer made with a schedule is a TypeError, as in Keras.
    */
   get learningRate(): number {
-    const source = this.core.learningRateSchedule;
-    const last = this.engine?.lastLearningRate ?? null;
-    if (isLearningRateSchedule(source) && last !== null) return last;
     return this.core.learningRate;
   }
 
   set learningRate(value: TfjsLearningRate) {
     this.core.learningRate = toCoreLearningRate(value) as LearningRate;
-    this.engine?.refreshSchedule();
   }
 
   /** The learning rate as given: a number, a schedule or a function. */

@@ -29,10 +29,6 @@ export interface StepEngine {
   snapshot(): NamedState[];
   /** Replaces the whole state (iteration count first), all or nothing. */
   load(arrays: readonly Float32Array[]): void;
-  /** The learning rate of the last step (meaningful for schedules). */
-  readonly lastLearningRate: number | null;
-  /** Re-reads a schedule after the learning rate was replaced. */
-  refreshSchedule(): void;
   /** Frees what the engine holds. */
   dispose(): void;
 }

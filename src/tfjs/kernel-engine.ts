@@ -36,14 +36,6 @@ export class KernelEngine implements StepEngine {
     private readonly inPlace: boolean,
   ) {}
 
-  get lastLearningRate(): number | null {
-    return null;
-  }
-
-  refreshSchedule(): void {
-    // The core keeps its own schedule value.
-  }
-
   build(variables: readonly tf.Variable[]): void {
     if (this.core.built) return;
     const entries: Entry[] = [];

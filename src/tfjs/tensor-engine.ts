@@ -36,14 +36,6 @@ export class TensorEngine implements StepEngine {
     this.steps = new DecidedSteps(core, excluded);
   }
 
-  get lastLearningRate(): number | null {
-    return null;
-  }
-
-  refreshSchedule(): void {
-    // The core keeps the schedule's value.
-  }
-
   build(variables: readonly tf.Variable[]): void {
     if (this.order.length > 0) return;
     const { useEma, amsgrad } = this.core;
