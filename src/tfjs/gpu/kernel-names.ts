@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import type { StepScalars } from '../../kernels/kernel.js';
 import type { ClippingRule } from '../../optimizer.js';
 
@@ -15,6 +16,15 @@ import type { ClippingRule } from '../../optimizer.js';
  */
 export const SUMS_OF_SQUARES = 'AdamSumsOfSquares';
 export const FUSED_UPDATE = 'AdamFusedUpdate';
+
+/** Registers one backend's fused update and sums-of-squares kernels, once. */
+export function registerFusedKernels(backendName: 'webgl' | 'webgpu', fusedUpdate: unknown, sumsOfSquares: unknown): void {
+  for (const [kernelName, kernelFunc] of [[FUSED_UPDATE, fusedUpdate], [SUMS_OF_SQUARES, sumsOfSquares]] as const) {
+    if (tf.getKernel(kernelName, backendName) === undefined) {
+      tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as tf.KernelFunc });
+    }
+  }
+}
 
 /** The attributes of a fused update: the flags select the program; size and index are per variable. */
 export interface FusedUpdateAttrs {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FUSED_UPDATE, SUMS_OF_SQUARES, type FusedUpdateAttrs, type SumsAttrs } from '../kernel-names.js';
+import { registerFusedKernels, type FusedUpdateAttrs, type SumsAttrs } from '../kernel-names.js';
 import { flatInputs, isWebGLBackend, type WebGLBackendLike } from './backend.js';
 import { joinProgram, paramProgram, stateProgram, sumsProgram, totalProgram } from './programs.js';
 
@@ -55,12 +55,7 @@ function sumsOfSquares({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensor
 
 /** Registers the fused kernels for the `webgl` backend (once). */
 export function registerWebGLKernels(): void {
-  if (tf.getKernel(FUSED_UPDATE, 'webgl') === undefined) {
-    tf.registerKernel({ kernelName: FUSED_UPDATE, backendName: 'webgl', kernelFunc: fusedUpdate as unknown as tf.KernelFunc });
-  }
-  if (tf.getKernel(SUMS_OF_SQUARES, 'webgl') === undefined) {
-    tf.registerKernel({ kernelName: SUMS_OF_SQUARES, backendName: 'webgl', kernelFunc: sumsOfSquares as unknown as tf.KernelFunc });
-  }
+  registerFusedKernels('webgl', fusedUpdate, sumsOfSquares);
 }
 
 export function webglKernelsRun(backend: unknown): boolean {

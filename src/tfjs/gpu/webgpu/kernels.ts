@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FUSED_UPDATE, SUMS_OF_SQUARES, stateRows, type FusedUpdateAttrs, type SumsAttrs } from '../kernel-names.js';
+import { registerFusedKernels, stateRows, type FusedUpdateAttrs, type SumsAttrs } from '../kernel-names.js';
 import { constantBuffer, dispatch, grid, isWebGPUBackend, pipelineFor, type BufferLike, type WebGPUBackendLike } from './backend.js';
 import { UPDATE_WORKGROUP, sumsShader, totalShader, updateShader } from './shaders.js';
 
@@ -14,7 +14,7 @@ function newOutput(backend: WebGPUBackendLike, shape: number[]): tf.TensorInfo {
   return out;
 }
 
-/** One dispatch per variable: the new parameter and every state row (see {@link FUSED_UPDATE}). */
+/** One dispatch per variable: the new parameter and every state row (the `AdamFusedUpdate` kernel of kernel-names.ts). */
 function fusedUpdate({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
   const backend = webgpu(raw);
   const a = attrs as unknown as FusedUpdateAttrs;
@@ -48,12 +48,7 @@ function sumsOfSquares({ inputs, backend: raw, attrs }: { inputs: tf.NamedTensor
 
 /** Registers the fused kernels for the `webgpu` backend (once). */
 export function registerWebGPUKernels(): void {
-  if (tf.getKernel(FUSED_UPDATE, 'webgpu') === undefined) {
-    tf.registerKernel({ kernelName: FUSED_UPDATE, backendName: 'webgpu', kernelFunc: fusedUpdate as unknown as tf.KernelFunc });
-  }
-  if (tf.getKernel(SUMS_OF_SQUARES, 'webgpu') === undefined) {
-    tf.registerKernel({ kernelName: SUMS_OF_SQUARES, backendName: 'webgpu', kernelFunc: sumsOfSquares as unknown as tf.KernelFunc });
-  }
+  registerFusedKernels('webgpu', fusedUpdate, sumsOfSquares);
 }
 
 /** Whether the active webgpu backend can run them. */
