@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { Adam, IndexedSlices, Variable, type Dtype, type FloatArray } from '../src/index.js';
 import { createCompiledKernels, type CompiledKernels } from '../src/kernels/compiled/index.js';
-import { useCompiledKernels } from '../src/kernels/compiled/index.js';
 import { PARALLEL_MIN_ELEMENTS } from '../src/kernels/compiled/threads.js';
+import { adamOn } from './kernel-sets.js';
 import { random } from './support.js';
 
 /** Pages per memory: 4 MiB for float32 models, 8 MiB for float64 ones. */
@@ -15,16 +15,6 @@ const SMALL_PAGES = { float32: 64, float64: 128 } as const;
 const SIZES = [70_001, 50_000, 64, 90_003, 3, 40_000, 33_333];
 const SPARSE_ROWS = 500;
 const SPARSE_ROW_SIZE = 20;
-
-/** An optimizer made while `kernels` is the compiled kernel set in use. */
-function adamOn(kernels: CompiledKernels, options: ConstructorParameters<typeof Adam>[0]): Adam {
-  const previous = useCompiledKernels(kernels);
-  try {
-    return new Adam(options);
-  } finally {
-    useCompiledKernels(previous);
-  }
-}
 
 const FULL = { learningRate: 3e-3, amsgrad: true, useEma: true, emaMomentum: 0.9, emaOverwriteFrequency: 3, weightDecay: 0.01, globalClipnorm: 2 };
 

@@ -5,19 +5,11 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Adam, Variable, type Dtype } from '../src/index.js';
-import { createCompiledKernels, useCompiledKernels, type CompiledKernels } from '../src/kernels/compiled/index.js';
+import { createCompiledKernels, type CompiledKernels } from '../src/kernels/compiled/index.js';
 import { TILE_BYTES } from '../src/kernels/compiled/tiles.js';
 import { PARALLEL_MIN_ELEMENTS } from '../src/kernels/compiled/threads.js';
+import { adamOn } from './kernel-sets.js';
 import { random } from './support.js';
-
-function adamOn(kernels: CompiledKernels, options: ConstructorParameters<typeof Adam>[0]): Adam {
-  const previous = useCompiledKernels(kernels);
-  try {
-    return new Adam(options);
-  } finally {
-    useCompiledKernels(previous);
-  }
-}
 
 const OPTIONS = { learningRate: 1e-2, amsgrad: true, useEma: true, emaMomentum: 0.9, weightDecay: 0.02, clipvalue: 0.04, globalClipnorm: 3 };
 
