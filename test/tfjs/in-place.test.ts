@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Adam as CoreAdam, Variable, type AdamOptions as CoreOptions } from '../../src/index.js';
 import { Adam } from '../../src/tfjs/index.js';
 import { forEachKernelSet } from '../support.js';
-import { random, useBackend } from './support.js';
+import { assertMemoryFlat, random, useBackend } from './support.js';
 
 before(() => useBackend('cpu'));
 
@@ -139,12 +139,7 @@ forEachKernelSet((jitCompile) => {
     const opt = new Adam({ ...OPTIONS, jitCompile, writeInPlace: true });
     const run = () => tf.tidy(() => opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(gradient(i)) }))));
     run();
-    const base = tf.memory();
-    for (let s = 0; s < 50; s++) run();
-    const now = tf.memory();
-    assert.equal(now.numTensors, base.numTensors, 'numTensors');
-    assert.equal(now.numBytes, base.numBytes, 'numBytes');
-    assert.equal(now.numDataBuffers, base.numDataBuffers, 'numDataBuffers');
+    assertMemoryFlat(run, 50);
     opt.dispose();
     tf.dispose(vars);
   });

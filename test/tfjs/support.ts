@@ -115,3 +115,13 @@ export function captureWarnings<T>(fn: () => T): { result: T; warnings: string[]
     console.warn = original;
   }
 }
+
+/** Asserts that `run` leaves TensorFlow.js memory (tensors, bytes, data buffers) as it was, over `steps` calls. */
+export function assertMemoryFlat(run: () => void, steps: number): void {
+  const base = tf.memory();
+  for (let s = 0; s < steps; s++) run();
+  const now = tf.memory();
+  assert.equal(now.numTensors, base.numTensors, 'numTensors');
+  assert.equal(now.numBytes, base.numBytes, 'numBytes');
+  assert.equal(now.numDataBuffers, base.numDataBuffers, 'numDataBuffers');
+}
