@@ -4,6 +4,7 @@
  * Input: the task as JSON in argv[2]. Output: `{ results }` or `{ error }` over the IPC channel.
  */
 import { runAdapter } from './peers/adapter.js';
+import { runCopyFloor } from './peers/copy-floor.js';
 import { runOurs } from './peers/ours.js';
 import { runTfjs } from './peers/tfjs.js';
 import type { ChildTask, PeerResult } from './workloads.js';
@@ -23,6 +24,8 @@ async function main(): Promise<ChildReply> {
     case 'adapter-cpu':
     case 'adapter-wasm':
       return { results: await runAdapter(task) };
+    case 'copy-floor':
+      return { results: [await runCopyFloor(task)] };
     default:
       return { error: `unknown peer ${String((task as { peer?: unknown }).peer)}` };
   }

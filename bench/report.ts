@@ -125,10 +125,11 @@ function markdownTable(headers: readonly string[], rows: readonly string[][]): s
 function targetRows(targets: readonly Target[]): string[][] {
   return targets.map((t) => [
     MARK[status(t)], t.name, t.value === null ? '—' : `${t.value.toFixed(2)}×`, `≥ ${t.goal}×`, t.detail,
+    t.bound === undefined ? '' : `${t.bound.value === null ? '—' : `≤ ${t.bound.value.toFixed(2)}×`}: ${t.bound.how}`,
   ]);
 }
 
-const TARGET_HEADERS = ['status', 'target', 'measured', 'goal', 'how'];
+const TARGET_HEADERS = ['status', 'target', 'measured', 'goal', 'how', 'bound from a floor'];
 
 /** The machine line: what every figure of the run was measured on. */
 export function machineLine(env: Environment): string {

@@ -43,6 +43,7 @@ const LABELS: Record<PeerKind, string> = {
   'tfjs-wasm': 'tf.train.adam (wasm)',
   'adapter-cpu': 'adapter (cpu)',
   'adapter-wasm': 'adapter (wasm)',
+  'copy-floor': 'floor: copying typed-array grads into kernel memory',
 };
 
 interface Step {
@@ -125,7 +126,8 @@ function methodLines(mode: BenchMode, torch: TorchInfo | { skipped: string }): s
     'Each JavaScript measurement runs in a fresh `node --import tsx --expose-gc` process (bench/child.ts); the gradients are made once, before timing.',
     'ours jit, gradientBuffer: `opt.gradientBuffer(v)` filled once, `.value` passed to applyGradients every step (no copy with compiled kernels). ours jit, typed-array grads: ordinary Float32Array/Float64Array gradients (one copy in per step with compiled kernels).',
     `C loops: bench/probe/roofline.c (gcc ${GCC_FLAGS.join(' ')} -fopenmp; IEEE arithmetic, no -ffast-math), the same update per element (28 B/param for fp32 Adam), on 1 thread and on as many OpenMP threads as ours uses; the many-variable layout uses separately allocated arrays, and the threaded loop cuts all arrays' elements, in order, into one range per thread (whole arrays shared out, as our optimizer does). STREAM copy/triad are single-threaded (bytes as STREAM counts them, without write-allocate traffic).`,
-    'ours jit, typed-array grads, 1 thread: the same child run with ADAM_OPTIMIZER_THREADS=1 (worker threads off).',
+    'ours jit, typed-array grads, 1 thread (and gradientBuffer, 1 thread): the same child run with ADAM_OPTIMIZER_THREADS=1 (worker threads off).',
+    'floor rows: what a path cannot avoid, measured alone. "copying typed-array grads": the copy of every gradient into kernel memory in 16 KiB tiles on one thread, no step (bench/peers/copy-floor.ts). "a new tensor per variable": the adapter\'s write-back alone, no optimizer, as TensorFlow.js value semantics ask (bench/tfjs-adapter.ts). The targets print the bound each floor sets.',
     'tf.train.adam: pre-made gradient tensors, `optimizer.applyGradients`, disposed afterwards; it has no float64, AMSGrad, weight decay or EMA, so it runs on the dense f32 workloads only.',
     `PyTorch: torch.optim.Adam (AdamW + clip_grad_norm_ + a foreach/loop EMA for the full feature set), default (foreach=None: a per-tensor loop in 1.13), foreach=True, and fused=True where CPU supports it${'python' in torch ? ` (${torch.python}, torch ${torch.version}, ${torch.threads} intra-op thread${torch.threads === 1 ? '' : 's'})` : ''}.`,
     `Memory: state bytes from \`opt.variables\` (iteration counter included) ÷ parameters; heap growth = heapUsed after − before ${mode.heapSteps} steps (after 20 warm-up steps), both after gc(), on the workload or (above ${mode.heapMaxParams.toLocaleString('en-US')} parameters) on the same variable count with fewer elements.`,
@@ -185,7 +187,12 @@ async function main(): Promise<void> {
     });
     steps.push(child('ours-buffer', { memory: { steps: mode.heapSteps, maxParams: mode.heapMaxParams } }));
     steps.push(child('ours-typed'));
-    if (ONE_THREAD_ROWS.includes(w.id)) steps.push({ ...child('ours-typed', { threads: 1 }), label: `${w.id}: ${LABELS['ours-typed']}, 1 thread` });
+    if (ONE_THREAD_ROWS.includes(w.id)) {
+      steps.push({ ...child('ours-typed', { threads: 1 }), label: `${w.id}: ${LABELS['ours-typed']}, 1 thread` });
+      // What one thread can reach with typed-array grads: the step in place, plus the copy in.
+      steps.push({ ...child('ours-buffer', { threads: 1 }), label: `${w.id}: ${LABELS['ours-buffer']}, 1 thread` });
+      steps.push(child('copy-floor'));
+    }
     steps.push(child('ours-reference'));
     if (!w.tfjs) {
       const missing = w.dtype === 'float64' ? 'TensorFlow.js has no float64' : w.amsgrad ? 'tf.train.adam has no AMSGrad' : 'tf.train.adam has no weight decay or EMA';
@@ -231,7 +238,7 @@ async function main(): Promise<void> {
   bar?.stop();
 
   // Keep each workload's rows in a stable order: ours, C probe, tfjs, adapter, torch.
-  const order = ['ours-buffer', 'ours-typed', 'ours-reference', 'c-', 'tfjs-', 'adapter', 'torch-'];
+  const order = ['ours-buffer', 'ours-typed', 'copy-floor', 'ours-reference', 'c-', 'tfjs-', 'adapter', 'torch-'];
   const rank = (r: PeerResult): number => {
     const i = order.findIndex((p) => r.key.startsWith(p));
     return i < 0 ? order.length : i;

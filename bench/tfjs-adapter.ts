@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { Adam } from '../src/tfjs/index.js';
+import { tensorIo, type OwnedArray } from '../src/tfjs/tensor-io.js';
 
 let wasmPathsSet = false;
 
@@ -94,6 +95,34 @@ export async function benchTfjsAdapter(backend: 'cpu' | 'wasm', sizes: number[],
     theirs.dispose();
     tf.dispose(variables);
     tf.dispose(Object.values(grads));
+  }
+}
+
+/**
+ * The floor of the adapter's default path: its write-back alone, with no optimizer. TensorFlow.js
+ * tensors are immutable, so each step gives every variable a new tensor holding its new values
+ * (cpu: a fresh array; wasm: new heap memory), through the same code as the adapter's write-back.
+ * Returns parameters written per second (the fastest of up to three rounds).
+ */
+export async function benchNewTensorFloor(backend: 'cpu' | 'wasm', sizes: number[], steps: number): Promise<number> {
+  await useBackend(backend);
+  const params = sizes.reduce((a, b) => a + b, 0);
+  const variables = sizes.map((n, i) => tf.variable(tf.fill([n], 0.5), true, `bench_tensor_floor/${i}`));
+  const values = sizes.map((n) => new Float32Array(n).fill(0.25));
+  const slots: OwnedArray[] = sizes.map(() => ({ owned: null }));
+  const step = (): void => {
+    const io = tensorIo();
+    tf.tidy(() => {
+      for (let i = 0; i < variables.length; i++) io.assign(variables[i], values[i], slots[i]);
+    });
+  };
+  try {
+    stepsPerSecond(step, steps);
+    let best = 0;
+    for (let round = 0; round < ROUNDS; round++) best = Math.max(best, stepsPerSecond(step, steps));
+    return params * best;
+  } finally {
+    tf.dispose(variables);
   }
 }
 

@@ -123,7 +123,8 @@ export type PeerKind =
   | 'tfjs-cpu'
   | 'tfjs-wasm'
   | 'adapter-cpu'
-  | 'adapter-wasm';
+  | 'adapter-wasm'
+  | 'copy-floor';
 
 /** What one child process is asked to do. */
 export interface ChildTask {

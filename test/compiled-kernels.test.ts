@@ -515,6 +515,21 @@ for (const { label, make } of memories) {
 }
 
 describe('compiled kernel memory', () => {
+  test('a variable\'s storages never start at the same offset modulo 4 KiB (no 4 KiB aliasing)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 256, max: 1 << 17 }), fc.constantFrom<Dtype>('float32', 'float64'), (length, dtype) => {
+        const ck = createCompiledKernels({ initialPages: 1 });
+        const values = dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
+        const param = ck.place(values, 4);
+        const companions = [0, 1, 2, 3].map(() => ck.allocate(dtype, length, param));
+        const gradient = ck.gradientBuffer(dtype, length, param);
+        const offsets = [param, ...companions, gradient].map((s) => s.array.byteOffset % 4096);
+        assert.equal(new Set(offsets).size, offsets.length, `offsets mod 4096 of ${length} ${dtype}: ${offsets.join(', ')}`);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
   for (const shared of [true, false]) {
     test(`growth keeps storages valid (${shared ? 'shared' : 'ordinary'} memory)`, () => {
       const ck = createCompiledKernels({ shared, initialPages: 1 });

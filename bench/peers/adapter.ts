@@ -15,6 +15,8 @@ export type BenchTfjsAdapter = (
   options?: { writeInPlace?: boolean },
 ) => Promise<{ ours: number; tfjs: number }>;
 
+export type BenchNewTensorFloor = (backend: 'cpu' | 'wasm', sizes: number[], steps: number) => Promise<number>;
+
 /** Path of the adapter benchmark module, whether or not it exists. */
 export function adapterModulePath(): string {
   return fileURLToPath(new URL('../tfjs-adapter.ts', import.meta.url));
@@ -28,7 +30,7 @@ export async function runAdapter(task: ChildTask): Promise<PeerResult[]> {
   const w = task.workload;
   const backend = task.peer === 'adapter-wasm' ? 'wasm' : 'cpu';
   // A computed specifier: the module may not exist when this file is type-checked.
-  const mod = (await import(pathToFileURL(adapterModulePath()).href)) as { benchTfjsAdapter?: BenchTfjsAdapter };
+  const mod = (await import(pathToFileURL(adapterModulePath()).href)) as { benchTfjsAdapter?: BenchTfjsAdapter; benchNewTensorFloor?: BenchNewTensorFloor };
   if (typeof mod.benchTfjsAdapter !== 'function') throw new Error('bench/tfjs-adapter.ts does not export benchTfjsAdapter');
   const sizes = new Array<number>(w.count).fill(w.size);
   const steps = task.adapterSteps ?? 2;
@@ -50,6 +52,13 @@ export async function runAdapter(task: ChildTask): Promise<PeerResult[]> {
     rows.splice(1, 0, {
       workload: w.id, key: 'adapter-inplace-cpu', label: 'adapter: ours via tfjs, writeInPlace (cpu)',
       rate: single(inPlace.ours, steps), note, adapterRatio: inPlace.ours / inPlace.tfjs,
+    });
+  }
+  if (typeof mod.benchNewTensorFloor === 'function') {
+    const floor = await mod.benchNewTensorFloor(backend, sizes, steps);
+    rows.push({
+      workload: w.id, key: `adapter-floor-${backend}`, label: `floor: a new tensor per variable, no optimizer (${backend})`,
+      rate: single(floor, steps), note: 'the adapter\'s write-back alone, fastest of 3 rounds, by bench/tfjs-adapter.ts',
     });
   }
   return rows;

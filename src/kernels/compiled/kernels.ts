@@ -1,7 +1,7 @@
 import type { Dtype, FloatArray, Storage } from '../../storage.js';
 import type { AdamKernels, DenseSlotSet, SparseSlotSet, StepScalars } from '../kernel.js';
 import { referenceKernels } from '../reference.js';
-import { Arena, ArenaStorage, KernelMemoryError, bytesPer, pad16 } from './arena.js';
+import { Arena, ArenaStorage, KernelMemoryError, blockSize, bytesPer, pad16 } from './arena.js';
 import { KernelMemories, type KernelMemory } from './memories.js';
 import { StepTiles } from './tiles.js';
 import { SUM_BLOCK, SumTiles } from './sum-tiles.js';
@@ -89,7 +89,7 @@ export class CompiledKernels implements AdamKernels {
     if (near !== undefined && this.isOurs(near)) {
       // A variable's state sits whole in its memory: where that memory is full, this is out of memory.
       const placed = this.memories.allocateNear(near, bytes);
-      if (placed === null) throw new KernelMemoryError(pad16(bytes), this.bytesInUse, `the variable's memory (${this.memoryCount} in use)`);
+      if (placed === null) throw new KernelMemoryError(blockSize(bytes), this.bytesInUse, `the variable's memory (${this.memoryCount} in use)`);
       return this.adopt(placed.memory, dtype, length, placed.ptr, bytes);
     }
     const { memory, ptr } = this.memories.allocateGroup(bytes, 0);
@@ -117,7 +117,7 @@ export class CompiledKernels implements AdamKernels {
     }
     const bytes = values.byteLength;
     // Room for the companions and for a gradient (a gradient buffer, or the staged copy of one).
-    const promised = (companions + GRADIENT_ROOM) * pad16(bytes);
+    const promised = (companions + GRADIENT_ROOM) * blockSize(bytes);
     const { memory, ptr } = this.memories.allocateGroup(bytes, promised);
     const storage = this.adopt(memory, dtype, values.length, ptr, bytes);
     storage.promised = promised;

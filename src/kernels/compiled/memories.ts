@@ -1,4 +1,4 @@
-import { ALIGN, Arena, ArenaStorage, KernelMemoryError, TABLE_ROOM, pad16 } from './arena.js';
+import { ALIGN, Arena, ArenaStorage, KernelMemoryError, TABLE_ROOM, blockSize, pad16 } from './arena.js';
 import { DenseTable } from './dense.js';
 import { instantiateMemory, WASM32_PAGES, type KernelExports, type LoadedModule, type LoadOptions } from './loader.js';
 import { SCALAR_BLOCK_BYTES } from './scalars.js';
@@ -118,7 +118,7 @@ export class KernelMemories {
    * {@link KernelMemoryError}, having allocated nothing, when no memory can hold them all.
    */
   allocateGroup(bytes: number, promised: number): { memory: KernelMemory; ptr: number } {
-    const need = pad16(bytes) + promised;
+    const need = blockSize(bytes) + promised;
     const capacity = this.maximumPages * PAGE - ALIGN - TABLE_ROOM - 4096;
     if (need > capacity) {
       throw new KernelMemoryError(need, this.bytesInUse, this.describe(), capacity);
@@ -143,8 +143,8 @@ export class KernelMemories {
   allocateNear(owner: ArenaStorage, bytes: number): { memory: KernelMemory; ptr: number } | null {
     const memory = this.list[owner.arena.index];
     const arena = memory.arena;
-    const size = Math.max(ALIGN, pad16(bytes));
-    const ptr = arena.tryAlloc(size);
+    const size = blockSize(bytes);
+    const ptr = arena.tryAlloc(bytes);
     if (ptr === 0) return null;
     const used = Math.min(size, owner.promised);
     owner.promised -= used;
@@ -154,7 +154,7 @@ export class KernelMemories {
 
   private tryGroup(memory: KernelMemory, bytes: number, promised: number): number {
     const arena = memory.arena;
-    if (!arena.reserve(pad16(bytes) + promised)) return 0;
+    if (!arena.reserve(blockSize(bytes) + promised)) return 0;
     const ptr = arena.tryAlloc(bytes);
     if (ptr !== 0) arena.promised += promised; // the caller records it on the storage
     return ptr;
