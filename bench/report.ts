@@ -125,11 +125,11 @@ function markdownTable(headers: readonly string[], rows: readonly string[][]): s
 function targetRows(targets: readonly Target[]): string[][] {
   return targets.map((t) => [
     MARK[status(t)], t.name, t.value === null ? '—' : `${t.value.toFixed(2)}×`, `≥ ${t.goal}×`, t.detail,
-    t.bound === undefined ? '' : `${t.bound.value === null ? '—' : `≤ ${t.bound.value.toFixed(2)}×`}: ${t.bound.how}`,
+    t.bound === undefined ? '' : `${t.bound.value === null ? '—' : `≈ ${t.bound.value.toFixed(2)}×`}: ${t.bound.how}`,
   ]);
 }
 
-const TARGET_HEADERS = ['status', 'target', 'measured', 'goal', 'how', 'bound from a floor'];
+const TARGET_HEADERS = ['status', 'target', 'measured', 'goal', 'how', 'what a floor leaves (estimate)'];
 
 /** The machine line: what every figure of the run was measured on. */
 export function machineLine(env: Environment): string {

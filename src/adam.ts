@@ -1,7 +1,7 @@
 import { describe } from './describe.js';
 import { readHyperparameter, requireBoolean, requireFinite, requireHyperparameter, withDefault, type Hyperparameter } from './hyperparameters.js';
 import type { JsonValue } from './json.js';
-import type { DenseSlotSet, StepScalars } from './kernels/kernel.js';
+import type { DenseSlotSet, SparseSlotSet, StepScalars } from './kernels/kernel.js';
 import { checkOptionKeys } from './options.js';
 import { OPTIMIZER_OPTION_KEYS, Optimizer, type DecidedStep, type OptimizerOptions, type UpdatePlan } from './optimizer.js';
 import { configToOptions } from './config.js';
@@ -141,10 +141,9 @@ export class Adam extends Optimizer {
   protected update(plan: UpdatePlan): void {
     const scalars = this.stepScalars(plan);
     const byDtype = this.denseSets(plan);
-    for (const sets of byDtype) if (sets.length > 0) this.kernels.denseStep(sets, scalars);
-    for (const update of plan.sparse) {
+    const sparse: SparseSlotSet[] = plan.sparse.map((update) => {
       const slots = this.slots[update.index];
-      this.kernels.sparseStep({
+      return {
         param: update.variable.storageRef,
         m: slots.m.storageRef,
         v: slots.v.storageRef,
@@ -154,8 +153,12 @@ export class Adam extends Optimizer {
         indices: update.indices,
         rows: update.rows,
         rowSize: update.rowSize,
-      }, scalars);
-    }
+      };
+    });
+    // Memory for every kernel call of the step first: running out then changes nothing.
+    this.kernels.reserveStep?.(byDtype, sparse, scalars);
+    for (const sets of byDtype) if (sets.length > 0) this.kernels.denseStep(sets, scalars);
+    for (const set of sparse) this.kernels.sparseStep(set, scalars);
   }
 
   /** docs/semantics.md section 2: alpha and the epsilon of step t = iterations + 1. */

@@ -161,6 +161,36 @@ describe('out of kernel memory', () => {
     });
   }
 
+  test('a sparse step short of scratch memory changes nothing, the dense variables of the step included', () => {
+    // One memory of 150 pages holds two variables' values, m, v and the embedding's gradient buffer,
+    // but not also the zero scratch (the embedding's size) that its sparse step needs.
+    const kernels = createCompiledKernels({ threads: 1, maximumPages: 150, initialPages: 1, maximumMemories: 1 });
+    const rows = 1000;
+    const cols = 512;
+    const dense = new Variable(Float32Array.from({ length: 1000 }, (_, i) => i / 1000), { name: 'dense' });
+    const embedding = new Variable(new Float32Array(rows * cols).fill(0.5), { name: 'embedding', shape: [rows, cols] });
+    const opt = adamOn(kernels, { learningRate: 0.01 });
+    opt.build([dense, embedding]);
+    opt.gradientBuffer(embedding).value.fill(0); // takes the room kept for the embedding's gradient
+    const values = [dense.read(), embedding.read()];
+    const state = opt.getWeights();
+    const denseGrad = new Float32Array(1000).fill(0.1);
+    const sparseGrad = () => new IndexedSlices(new Float32Array(2 * cols).fill(1), [3, 7], [rows, cols]);
+    assert.throws(() => opt.applyGradients([[denseGrad, dense], [sparseGrad(), embedding]]), (error: unknown) => {
+      assert.ok(error instanceof RangeError);
+      assert.match(error.message, /out of kernel memory: \d+ more bytes needed/);
+      return true;
+    });
+    assert.equal(opt.iterations, 0);
+    assert.deepEqual(dense.value, values[0], 'the dense variable of the failed step is unchanged');
+    assert.deepEqual(embedding.value, values[1]);
+    assert.deepEqual(opt.getWeights(), state, 'm and v are unchanged');
+    // Dense steps need no scratch of the embedding's size: they go on working.
+    opt.applyGradients([[denseGrad, dense], [new Float32Array(rows * cols), embedding]]);
+    assert.equal(opt.iterations, 1);
+    assert.notDeepEqual(dense.value, values[0]);
+  });
+
   test('a variable larger than one memory gets an error naming it', () => {
     const kernels = createCompiledKernels({ threads: 1, maximumPages: SMALL_PAGES.float32, initialPages: 1 });
     const huge = new Variable(new Float32Array(300_000), { name: 'huge' }); // 1.2 MB, x4 with m, v, gradient

@@ -77,6 +77,13 @@ export interface AdamKernels {
   /** One sparse step: whole-slot decay, row updates, whole-variable update. */
   sparseStep(set: SparseSlotSet, scalars: StepScalars): void;
   /**
+   * Takes every block the coming step's `denseStep` calls (one per list of `dense`) and
+   * `sparseStep` calls (one per set of `sparse`) will need, so that none of them can run out of
+   * memory after an earlier one has changed variables. Throws, having changed nothing, when memory
+   * is short. Optional: kernels that take no memory during a step leave it out.
+   */
+  reserveStep?(dense: readonly (readonly DenseSlotSet[])[], sparse: readonly SparseSlotSet[], scalars: StepScalars): void;
+  /**
    * A gradient buffer for a variable of this dtype and length that lives in kernel memory, so that a
    * step reads it without a copy. Reference kernels return an ordinary array.
    */

@@ -279,8 +279,44 @@ export class CompiledKernels implements AdamKernels {
   private readonly sumIndices: number[] = [];
   private sumTiles: SumTiles | null = null;
 
+  reserveStep(dense: readonly (readonly DenseSlotSet[])[], sparse: readonly SparseSlotSet[], s: StepScalars): void {
+    // One dense call and no sparse one: denseStep takes its own blocks before it runs anything.
+    let denseCalls = 0;
+    for (const sets of dense) if (sets.length > 0) denseCalls++;
+    if (sparse.length === 0 && denseCalls <= 1) return;
+    for (const sets of dense) if (sets.length > 0) this.prepareDense(sets, s);
+    // Per memory: the largest zero scratch and index staging its sparse sets will ask for.
+    for (const set of sparse) {
+      const param = set.param;
+      if (!this.isOurs(param)) continue;
+      const memory = this.memories.list[param.arena.index];
+      memory.zero(pad16(param.length * bytesPer(param.dtype)));
+      if (!param.arena.owns(set.indices.buffer)) memory.stage(pad16(set.indices.length * 4));
+    }
+  }
+
   denseStep(sets: readonly DenseSlotSet[], s: StepScalars): void {
     if (sets.length === 0) return;
+    const { pool, total, tiled } = this.prepareDense(sets, s);
+    const dtype64 = sets[0].param.dtype === 'float64';
+    const jobs = this.jobs;
+    const tiles = this.stepTiles;
+    const foreign = this.foreign;
+    if (jobs.length > 0 && !(pool !== null && total >= PARALLEL_MIN_ELEMENTS && pool.run(dtype64, jobs, total))) {
+      for (const job of jobs) {
+        if (dtype64) job.memory.wasm.dense64(job.scalars, job.records, job.count);
+        else job.memory.wasm.dense32(job.scalars, job.records, job.count);
+      }
+    }
+    if (tiles.count > 0 && !(pool !== null && tiled >= PARALLEL_MIN_ELEMENTS && pool.runTiles(dtype64 ? 'dense64' : 'dense32', tiles))) tiles.runHere();
+    if (foreign.length > 0) referenceKernels.denseStep(foreign, s);
+  }
+
+  /**
+   * Everything a dense step needs before it runs: each memory's table prepared (and any staging
+   * room taken), the jobs and tiles listed, the tiles' chunk list made. Throws before anything ran.
+   */
+  private prepareDense(sets: readonly DenseSlotSet[], s: StepScalars): { pool: ThreadPool | null; total: number; tiled: number } {
     const dtype = sets[0].param.dtype;
     // Sets go to the memory of their variable; each memory's table is prepared (and any staging
     // room taken) before any memory is stepped, so that running out of memory changes nothing.
@@ -326,19 +362,12 @@ export class CompiledKernels implements AdamKernels {
     } finally {
       for (const memory of touched) memory.denseSets.length = 0;
     }
-    const dtype64 = dtype === 'float64';
     // Worker threads (started by the first large step) take large parts; small ones run here.
     const pool = this.threads > 1 && Math.max(total, tiled) >= PARALLEL_MIN_ELEMENTS ? this.workerPool() : null;
     // The tiles' chunk list is made before anything runs: running out of memory then changes nothing.
     if (pool !== null && tiled >= PARALLEL_MIN_ELEMENTS) pool.reserveChunks(tiles.count);
-    if (jobs.length > 0 && !(pool !== null && total >= PARALLEL_MIN_ELEMENTS && pool.run(dtype64, jobs, total))) {
-      for (const job of jobs) {
-        if (dtype64) job.memory.wasm.dense64(job.scalars, job.records, job.count);
-        else job.memory.wasm.dense32(job.scalars, job.records, job.count);
-      }
-    }
-    if (tiles.count > 0 && !(pool !== null && tiled >= PARALLEL_MIN_ELEMENTS && pool.runTiles(dtype64 ? 'dense64' : 'dense32', tiles))) tiles.runHere();
-    if (foreign.length > 0) referenceKernels.denseStep(foreign, s);
+    if (pool !== null && pool.ready && total >= PARALLEL_MIN_ELEMENTS) pool.reserveRun(dtype === 'float64', jobs, total);
+    return { pool, total, tiled };
   }
 
   sparseStep(set: SparseSlotSet, s: StepScalars): void {

@@ -267,17 +267,7 @@ export class ThreadPool {
   run(dtype64: boolean, jobs: readonly PoolJob[], total: number): boolean {
     if (!this.ready) return false;
     const elementBytes = dtype64 ? 8 : 4;
-    const width = 16 / elementBytes;
-    const size = Math.max(width, Math.ceil(total / (this.threads * CHUNKS_PER_THREAD) / width) * width);
-    let maxChunks = 0;
-    for (const job of jobs) {
-      const elements = tableElements(job.memory.arena, job.records, job.count);
-      // A chunk closes only once fewer than `width` of its elements are left.
-      job.memory.splitChunks = Math.ceil(elements / Math.max(1, size - width + 1)) + 1;
-      maxChunks += job.memory.splitChunks;
-    }
-    this.chunkList(maxChunks);
-    for (const job of jobs) reserveSplit(job.memory, job.count); // may grow memories: views are read below
+    const size = this.reserveRun(dtype64, jobs, total);
     let chunks = 0;
     for (const job of jobs) chunks = this.split(job, elementBytes, size, chunks);
     this.share(dtype64 ? KIND_DENSE64 : KIND_DENSE32, chunks);
@@ -422,6 +412,26 @@ export class ThreadPool {
   }
 
   /** Makes room in the chunk list for a job of `chunks` chunks (it only ever grows). */
+  /**
+   * Takes the blocks {@link run} needs for `jobs` (the chunk list, each memory's split area) and
+   * returns the chunk size; a later run of the same jobs then allocates nothing. May throw a
+   * KernelMemoryError, having changed nothing that a step reads.
+   */
+  reserveRun(dtype64: boolean, jobs: readonly PoolJob[], total: number): number {
+    const width = dtype64 ? 2 : 4;
+    const size = Math.max(width, Math.ceil(total / (this.threads * CHUNKS_PER_THREAD) / width) * width);
+    let maxChunks = 0;
+    for (const job of jobs) {
+      const elements = tableElements(job.memory.arena, job.records, job.count);
+      // A chunk closes only once fewer than `width` of its elements are left.
+      job.memory.splitChunks = Math.ceil(elements / Math.max(1, size - width + 1)) + 1;
+      maxChunks += job.memory.splitChunks;
+    }
+    this.chunkList(maxChunks);
+    for (const job of jobs) reserveSplit(job.memory, job.count); // may grow memories: views are read after
+    return size;
+  }
+
   reserveChunks(chunks: number): void {
     this.chunkList(chunks);
   }
