@@ -113,7 +113,11 @@ export async function benchNewTensorFloor(backend: 'cpu' | 'wasm', sizes: number
   const step = (): void => {
     const io = tensorIo();
     tf.tidy(() => {
-      for (let i = 0; i < variables.length; i++) io.assign(variables[i], values[i], slots[i]);
+      for (let i = 0; i < variables.length; i++) {
+        const output = io.output(variables[i], slots[i], false);
+        output.array.set(values[i]);
+        output.commit();
+      }
     });
   };
   try {

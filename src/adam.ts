@@ -118,7 +118,7 @@ export class Adam extends Optimizer {
       const vhat = this.amsgrad ? this.makeSlot(variable, 'vhat') : null;
       const set: MutableDenseSet = {
         param: variable.storageRef, grad: variable.value, m: m.storageRef, v: v.storageRef,
-        vhat: vhat === null ? null : vhat.storageRef, average: null, gradScale: 1, decay: 0,
+        vhat: vhat === null ? null : vhat.storageRef, average: null, gradScale: 1, decay: 0, copyTo: null,
       };
       return { m, v, vhat, set };
     });
@@ -159,6 +159,8 @@ export class Adam extends Optimizer {
     this.kernels.reserveStep?.(byDtype, sparse, scalars);
     for (const sets of byDtype) if (sets.length > 0) this.kernels.denseStep(sets, scalars);
     for (const set of sparse) this.kernels.sparseStep(set, scalars);
+    // The sets outlive the step: let go of this step's outputs (they may be large).
+    for (const update of plan.dense) if (update.copyTo !== null) this.slots[update.index].set.copyTo = null;
   }
 
   /** docs/semantics.md section 2: alpha and the epsilon of step t = iterations + 1. */
@@ -188,6 +190,7 @@ export class Adam extends Optimizer {
       set.grad = update.grad;
       set.gradScale = update.gradScale;
       set.decay = update.decay;
+      set.copyTo = update.copyTo;
       set.average = plan.emaMomentum === null ? null : plan.averages[update.index];
     }
     if (!same) {

@@ -74,6 +74,8 @@ export interface DenseUpdate {
   readonly grad: FloatArray;
   readonly gradScale: number;
   readonly decay: number;
+  /** Where the kernels also write the new values (see `DenseSlotSet.copyTo`), or null. */
+  readonly copyTo: FloatArray | null;
 }
 
 /** A sparse gradient ready for the update: rows clipped and de-duplicated. */
@@ -146,6 +148,10 @@ interface StepEntry {
   decay: number;
   /** The step in which this entry was last checked: a repeat within one step is a duplicate. */
   checkedInStep: number;
+  /** This step's output array (see {@link Optimizer.applyGradientsWritingTo}), or null. */
+  output: FloatArray | null;
+  /** The output when the dense kernels can fill it (no constraint runs after them), else null. */
+  copyTo: FloatArray | null;
 }
 
 /**
@@ -333,7 +339,7 @@ export abstract class Optimizer {
     this.entries = list.map((variable, index) => ({
       index, variable, excludedFromDecay: this.isExcludedFromDecay(variable),
       float64: variable.dtype === 'float64', size: variable.size,
-      grad: null, sparse: null, gradScale: 1, decay: 0, checkedInStep: -1,
+      grad: null, sparse: null, gradScale: 1, decay: 0, checkedInStep: -1, output: null, copyTo: null,
     }));
     this.builtVariables = list;
   }
@@ -370,6 +376,21 @@ export abstract class Optimizer {
    * step is validated before anything changes: on error, no variable, slot or counter moves.
    */
   applyGradients(pairs: Iterable<GradientPair>): number {
+    return this.step(pairs, null);
+  }
+
+  /**
+   * @internal {@link Optimizer.applyGradients}, and the new values of the variable of `pairs[i]`
+   * also written to `outputs[i]` (an array of its dtype and length, or null), by the kernels as
+   * they go where they can: for the TensorFlow.js adapter, whose variables live outside kernel
+   * memory. Nothing is written when the step throws before it applies.
+   */
+  applyGradientsWritingTo(pairs: readonly GradientPair[], outputs: readonly (FloatArray | null)[]): number {
+    if (outputs.length !== pairs.length) throw new RangeError(`${this.name}: ${outputs.length} outputs for ${pairs.length} pairs`);
+    return this.step(pairs, outputs);
+  }
+
+  private step(pairs: Iterable<GradientPair>, outputs: readonly (FloatArray | null)[] | null): number {
     if (this.disposed) throw new Error(`${this.name}: this optimizer has been disposed`);
     const list = Array.isArray(pairs) ? (pairs as readonly GradientPair[]) : listOfPairs(this.name, pairs);
     const learningRate = this.learningRateForStep();
@@ -378,7 +399,7 @@ export abstract class Optimizer {
       for (let i = 0; i < list.length; i++) this.checkPairShape(list[i], i);
       this.build(list.map((pair) => pair[1]));
     }
-    const checked = this.checkPairs(list);
+    const checked = this.checkPairs(list, outputs);
     this.prepareStep(learningRate);
 
     // Everything is checked and nothing has changed; from here on the step applies.
@@ -386,7 +407,12 @@ export abstract class Optimizer {
     const plan = this.plan(checked, learningRate);
     this.update(plan);
     this.iterationVariable.value[0] += 1;
-    for (let i = 0; i < checked.length; i++) applyConstraint(checked[i].variable);
+    for (let i = 0; i < checked.length; i++) {
+      const entry = checked[i];
+      applyConstraint(entry.variable);
+      // The kernels filled the dense outputs; sparse and constrained variables are copied now.
+      if (entry.output !== null && entry.copyTo === null) entry.output.set(entry.variable.value);
+    }
     return this.iterations;
   }
 
@@ -536,7 +562,7 @@ export abstract class Optimizer {
    * Steps 4 and validation: drops pairs without a gradient (with a warning; all missing is an
    * error) and checks every other pair, before anything changes.
    */
-  private checkPairs(list: readonly GradientPair[]): StepEntry[] {
+  private checkPairs(list: readonly GradientPair[], outputs: readonly (FloatArray | null)[] | null): StepEntry[] {
     const step = ++this.stepCount;
     const checked = this.stepChecked;
     checked.length = 0;
@@ -554,11 +580,26 @@ export abstract class Optimizer {
       const entry = this.checkPair(grad, variable, i);
       if (entry.checkedInStep === step) throw new Error(`${this.name}: variable '${variable.name}' appears twice in one applyGradients call`);
       entry.checkedInStep = step;
+      entry.output = outputs === null ? null : this.checkOutput(outputs[i] ?? null, entry, i);
+      entry.copyTo = entry.grad !== null && variable.constraint === null ? entry.output : null;
       checked.push(entry);
     }
     if (checked.length === 0) throw new Error(`${this.name}: no gradients provided for any variable: ${missing!.join(', ')}`);
     if (missing !== null) console.warn(`${this.name}: gradients do not exist for variables ${missing.join(', ')}; they are not updated`);
     return checked;
+  }
+
+  /** An output of {@link Optimizer.applyGradientsWritingTo}: the variable's dtype and length, outside its memory. */
+  private checkOutput(output: FloatArray | null, entry: StepEntry, position: number): FloatArray | null {
+    if (output === null) return null;
+    const variable = entry.variable;
+    if (!(entry.float64 ? output instanceof Float64Array : output instanceof Float32Array) || output.length !== entry.size) {
+      throw new TypeError(`${this.name}: output ${position} must be a ${arrayTypeName(variable)} of ${entry.size} values, got ${describe(output)}`);
+    }
+    if (output.buffer === variable.value.buffer) {
+      throw new RangeError(`${this.name}: output ${position} must not be in the variable's own memory`);
+    }
+    return output;
   }
 
   private checkPair(grad: Gradient, variable: Variable, position: number): StepEntry {

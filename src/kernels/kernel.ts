@@ -30,6 +30,13 @@ export interface DenseSlotSet {
   readonly gradScale: number;
   /** lr * weight_decay, or 0 when this variable is not decayed. */
   readonly decay: number;
+  /**
+   * An array of the variable's dtype and length that the new values are also written to before
+   * `denseStep` returns, or null (absent: null). Kernels may fill it as they go (the compiled ones
+   * copy each tile out while it is still in cache), each part after that part of the gradient was
+   * read, so it may be the gradient's array, but not a slot or the variable's own.
+   */
+  readonly copyTo?: FloatArray | null;
 }
 
 /** One variable's part in a sparse step: rows already clipped and de-duplicated. */

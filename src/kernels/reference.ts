@@ -78,6 +78,7 @@ function denseStepOne(set: DenseSlotSet, s: StepScalars): void {
   const second = amsgradMax(v, set.vhat, s.amsgrad);
   for (let i = 0; i < p.length; i++) p[i] -= (s.alpha * m[i]) / (Math.sqrt(second[i]) + s.epsilon);
   applyEma(p, set.average, s);
+  set.copyTo?.set(p);
 }
 
 /** Decoupled weight decay: var -= var * weight_decay * lr. */

@@ -124,6 +124,7 @@ export class MeshKernels implements AdamKernels {
         for (const set of sets) if (this.mesh.owners.get(set.param) === rank) this.commitHere(set);
       }
     }
+    for (const set of sets) set.copyTo?.set(set.param.array);
   }
 
   /** The commit of one set, by the main thread. */

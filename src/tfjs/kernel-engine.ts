@@ -5,7 +5,7 @@ import { Variable } from '../variable.js';
 import type { NamedState, StepEngine } from './engine.js';
 import type { GradientPair } from './gradients.js';
 import { ITERATION_NAME } from './state.js';
-import { tensorFrom, tensorIo, viewFloat32, type OwnedArray, type TensorIo } from './tensor-io.js';
+import { tensorFrom, tensorIo, viewFloat32, type OwnedArray, type Output, type TensorIo } from './tensor-io.js';
 
 /** A TensorFlow.js variable and the core variable that mirrors it. */
 interface Entry extends OwnedArray {
@@ -18,12 +18,14 @@ interface Entry extends OwnedArray {
 /**
  * Steps on typed arrays, through the core optimizer and its kernels (for the cpu and wasm
  * backends). Each TensorFlow.js variable is mirrored by a core variable, keyed by the variable
- * object. Per step and variable: the gradient is read in place where the backend allows it (cpu:
- * its own array; wasm: a heap view), the core runs the whole step (clipping, weight decay, update,
- * EMA) on all variables at once, and each updated variable is assigned a new tensor holding the
- * core's new values (with `writeInPlace`, they are copied into the variable's own memory instead
- * when no other tensor can see it: see {@link TensorIo.writeInPlace}). The core copy is refreshed from the variable only when the
- * variable was assigned from outside since the last step (its `dataId` changed).
+ * object. Per step: each updated variable first gets the memory of its next value (a new array on
+ * cpu, new heap memory on wasm, or with `writeInPlace` its own array when no other tensor can see
+ * it: see {@link TensorIo.output}); the gradients are read in place where the backend allows it
+ * (cpu: its own array; wasm: a heap view); the core runs the whole step (clipping, weight decay,
+ * update, EMA) on all variables at once and writes the new values into that memory as it goes,
+ * each tile while it is still in cache; then each variable gets its new tensor. The core copy is
+ * refreshed from the variable only when the variable was assigned from outside since the last
+ * step (its `dataId` changed).
  */
 export class KernelEngine implements StepEngine {
   readonly kind = 'kernels' as const;
@@ -57,18 +59,33 @@ export class KernelEngine implements StepEngine {
 
   apply(pairs: readonly GradientPair[]): void {
     const io = tensorIo();
-    const corePairs: [FloatArray | null, Variable][] = new Array(pairs.length);
-    const updated: Entry[] = [];
+    const entries: Entry[] = new Array(pairs.length);
     for (let i = 0; i < pairs.length; i++) {
-      const { variable, grad } = pairs[i];
-      const entry = this.entries.get(variable)!;
-      if (variable.dataId !== entry.synced) this.sync(entry, io);
-      corePairs[i] = [grad === null ? null : io.read(grad), entry.core];
-      if (grad !== null) updated.push(entry);
+      const entry = this.entries.get(pairs[i].variable)!;
+      if (entry.variable.dataId !== entry.synced) this.sync(entry, io);
+      entries[i] = entry;
     }
-    // The views above stay valid: nothing allocates TensorFlow.js memory until the step is done.
-    this.core.applyGradients(corePairs);
-    this.writeBack(updated, io);
+    // Every output is made before any array is read: on wasm a new tensor's memory may grow the
+    // heap, which detaches the views made before it.
+    const outputs: (Output | null)[] = new Array(pairs.length);
+    const targets: (FloatArray | null)[] = new Array(pairs.length);
+    const corePairs: [FloatArray | null, Variable][] = new Array(pairs.length);
+    try {
+      for (let i = 0; i < pairs.length; i++) {
+        outputs[i] = pairs[i].grad === null ? null : io.output(entries[i].variable, entries[i], this.inPlace);
+      }
+      for (let i = 0; i < pairs.length; i++) {
+        const grad = pairs[i].grad;
+        corePairs[i] = [grad === null ? null : io.read(grad), entries[i].core];
+        targets[i] = outputs[i]?.array ?? null;
+      }
+      // The views above stay valid: nothing allocates TensorFlow.js memory until the step is done.
+      this.core.applyGradientsWritingTo(corePairs, targets);
+    } catch (error) {
+      for (const output of outputs) output?.abort();
+      throw error;
+    }
+    this.commit(entries, outputs);
   }
 
   finalize(variables: readonly tf.Variable[]): void {
@@ -107,20 +124,21 @@ export class KernelEngine implements StepEngine {
     entry.synced = entry.variable.dataId;
   }
 
-  /**
-   * Copies the core's values into each variable: in place where no other tensor can see the
-   * variable's memory, else as a new tensor (all of those in one `tidy`).
-   */
+  /** Copies the core's values into each variable, through outputs as a step writes them. */
   private writeBack(entries: readonly Entry[], io: TensorIo): void {
-    const assigned: Entry[] = [];
-    for (const entry of entries) {
-      if (!(this.inPlace && io.writeInPlace(entry.variable, entry.core.value as Float32Array, entry))) assigned.push(entry);
-    }
-    if (assigned.length === 0) return;
+    const outputs = entries.map((entry) => io.output(entry.variable, entry, this.inPlace));
+    entries.forEach((entry, i) => outputs[i].array.set(entry.core.value as Float32Array));
+    this.commit(entries, outputs);
+  }
+
+  /** Gives each variable its output as its new value (new tensors in one `tidy`). */
+  private commit(entries: readonly Entry[], outputs: readonly (Output | null)[]): void {
     tf.tidy(() => {
-      for (const entry of assigned) {
-        io.assign(entry.variable, entry.core.value as Float32Array, entry);
-        entry.synced = entry.variable.dataId;
+      for (let i = 0; i < entries.length; i++) {
+        const output = outputs[i];
+        if (output === null) continue;
+        output.commit();
+        entries[i].synced = entries[i].variable.dataId;
       }
     });
   }

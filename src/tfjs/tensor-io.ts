@@ -45,6 +45,22 @@ export interface OwnedArray {
 }
 
 /**
+ * Memory for a variable's next values, taken before a step writes them: the step writes `array`,
+ * then {@link Output.commit} makes it the variable's value (or {@link Output.abort} gives it back).
+ */
+export interface Output {
+  /**
+   * Where the new values go. On wasm a view of the heap: read it only after every output of the
+   * step is made, and use it before TensorFlow.js next allocates (the heap may grow).
+   */
+  readonly array: Float32Array;
+  /** Makes `array` the variable's value: a new tensor over it, or nothing when it is the variable's own array. Inside `tf.tidy`. */
+  commit(): void;
+  /** Gives the memory back, when the step did not run. */
+  abort(): void;
+}
+
+/**
  * How float32 values move between tensors and typed arrays on the active backend, resolved once
  * per step (the backend cannot change during a synchronous step).
  */
@@ -52,17 +68,33 @@ export interface TensorIo {
   /** The values of float32 `t` (the caller checked the dtype), without a copy where the backend allows it (see {@link viewFloat32}). */
   read(t: tf.Tensor): Float32Array;
   /**
-   * Overwrites the values of `variable` in place with `values`, when no other tensor can see them
-   * (cpu only): its data lives on this backend, no other tensor shares its `dataId` (refCount 1),
-   * and the array is the one {@link TensorIo.assign} made for it (`slot`). Returns false (and
-   * changes nothing) otherwise.
+   * Memory for the next values of `variable`. With `inPlace` (cpu only), its own array when no
+   * other tensor can see it: its data lives on this backend, no other tensor shares its `dataId`
+   * (refCount 1), and the array is one an earlier output made for it (`slot`). Otherwise new
+   * memory for a new tensor, as a kernel makes its output (cpu: a new array, which `slot` then
+   * remembers; wasm: new heap memory).
    */
-  writeInPlace(variable: tf.Variable, values: Float32Array, slot: OwnedArray): boolean;
-  /**
-   * Assigns `variable` a new tensor holding a copy of `values`, remembering the copy in `slot`;
-   * call it inside `tf.tidy`, which disposes the temporary.
-   */
-  assign(variable: tf.Variable, values: Float32Array, slot: OwnedArray): void;
+  output(variable: tf.Variable, slot: OwnedArray, inPlace: boolean): Output;
+}
+
+/** An output that is the variable's own array: the step writes it, and nothing is left to do. */
+class InPlaceOutput implements Output {
+  constructor(readonly array: Float32Array) {}
+  commit(): void {}
+  abort(): void {}
+}
+
+/** A new array, made into a tensor (which keeps it on cpu, copies it elsewhere) when committed. */
+class NewArrayOutput implements Output {
+  readonly array: Float32Array;
+  constructor(private readonly variable: tf.Variable, private readonly onCommit?: (array: Float32Array) => void) {
+    this.array = new Float32Array(variable.size);
+  }
+  commit(): void {
+    this.variable.assign(tf.tensor(this.array, this.variable.shape, 'float32'));
+    this.onCommit?.(this.array);
+  }
+  abort(): void {}
 }
 
 /** A {@link TensorIo} for the active backend. */
@@ -71,7 +103,7 @@ export function tensorIo(): TensorIo {
   const backend = tf.backend() as unknown;
   if (name === 'cpu' && isCpuBackend(backend)) return cpuIo(backend);
   if (name === 'wasm' && isWasmBackend(backend)) return wasmIo(backend);
-  return { read: (t) => viewFloat32(t, 'a tensor'), writeInPlace: () => false, assign: assignCopy };
+  return { read: (t) => viewFloat32(t, 'a tensor'), output: (variable) => new NewArrayOutput(variable) };
 }
 
 /** A lookup in `table` that never moves data between backends (`DataStorage.get` would). */
@@ -88,18 +120,19 @@ function cpuIo(backend: CpuBackend): TensorIo {
       const values = recordOf(t.dataId)?.values;
       return values instanceof Float32Array && values.length === t.size ? values : (t.dataSync() as Float32Array);
     },
-    writeInPlace(variable, values, slot) {
-      const record = recordOf(variable.dataId);
-      if (record?.refCount !== 1 || slot.owned === null) return false;
-      const target = record.values;
-      if (target !== slot.owned.deref() || (target as Float32Array).length !== values.length) return false;
-      (target as Float32Array).set(values);
-      return true;
-    },
-    assign(variable, values, slot) {
-      const copy = values.slice();
-      variable.assign(tf.tensor(copy, variable.shape, 'float32'));
-      slot.owned = recordOf(variable.dataId)?.values === copy ? new WeakRef(copy) : null;
+    output(variable, slot, inPlace) {
+      if (inPlace) {
+        const record = recordOf(variable.dataId);
+        const target = slot.owned?.deref();
+        if (record?.refCount === 1 && target !== undefined && record.values === target && target.length === variable.size) {
+          return new InPlaceOutput(target);
+        }
+      }
+      // The cpu backend keeps the very array a tensor is made from: remember it, so that a later
+      // step may write it in place.
+      return new NewArrayOutput(variable, (array) => {
+        slot.owned = recordOf(variable.dataId)?.values === array ? new WeakRef(array) : null;
+      });
     },
   };
 }
@@ -118,28 +151,46 @@ function wasmIo(backend: WasmBackend): TensorIo {
     // Never in place: the wasm backend keeps what it derives from a tensor's data (XNNPACK's packed
     // weights, keyed by the tensor) on the understanding that the data never changes; a write in
     // place would leave those stale, and a model would go on computing with its old weights.
-    writeInPlace: () => false,
-    assign(variable, values) {
+    output(variable) {
       const engine = tf.engine() as unknown as TensorMaker;
-      if (typeof backend.makeOutput === 'function' && typeof engine.makeTensorFromTensorInfo === 'function') {
-        // As a kernel makes its output: new heap memory, filled straight from `values`.
-        const info = backend.makeOutput(variable.shape, 'float32');
-        const target = heapView(info.dataId, info.shape, values.length);
-        if (target !== null) {
-          target.set(values);
-          variable.assign(engine.makeTensorFromTensorInfo(info, backend));
-          return;
-        }
-        backend.disposeData?.(info.dataId);
+      if (typeof backend.makeOutput !== 'function' || typeof engine.makeTensorFromTensorInfo !== 'function') {
+        return new NewArrayOutput(variable); // tf.tensor copies the array into the heap
       }
-      // tf.tensor copies the array into the heap.
-      variable.assign(tf.tensor(values, variable.shape, 'float32'));
+      return new HeapOutput(backend, engine, variable, heapView);
     },
   };
 }
 
-function assignCopy(variable: tf.Variable, values: Float32Array): void {
-  variable.assign(tensorFrom(values, variable.shape));
+/** New wasm heap memory, as a kernel makes its output; the view is made on first use (see {@link Output.array}). */
+class HeapOutput implements Output {
+  private readonly info: { dataId: object; shape: number[]; dtype: tf.DataType };
+  private view: Float32Array | null = null;
+
+  constructor(
+    private readonly backend: WasmBackend,
+    private readonly engine: TensorMaker,
+    private readonly variable: tf.Variable,
+    private readonly heapView: (dataId: object, shape: number[], size: number) => Float32Array | null,
+  ) {
+    this.info = backend.makeOutput!(variable.shape, 'float32');
+  }
+
+  get array(): Float32Array {
+    if (this.view === null || this.view.length !== this.variable.size) {
+      const view = this.heapView(this.info.dataId, this.info.shape, this.variable.size);
+      if (view === null) throw new Error('adam-optimizer: the wasm backend gave no view of a new tensor\'s memory');
+      this.view = view;
+    }
+    return this.view;
+  }
+
+  commit(): void {
+    this.variable.assign(this.engine.makeTensorFromTensorInfo!(this.info, this.backend));
+  }
+
+  abort(): void {
+    this.backend.disposeData?.(this.info.dataId);
+  }
 }
 
 function isTable(t: unknown): boolean {

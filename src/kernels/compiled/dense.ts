@@ -47,6 +47,8 @@ export class DenseTable {
   private readonly gradPtr: number[] = [];
   /** Sets whose storages are not in this arena; the caller runs them with the reference kernels. */
   readonly foreign: DenseSlotSet[] = [];
+  /** Sets of this step read in kernel memory that have a `copyTo`: the caller copies them out after the run. */
+  readonly copyAfter: DenseSlotSet[] = [];
   /** Sets whose gradients are ordinary arrays: they run tile by tile (see tiles.ts). */
   private readonly tiledSets: DenseSlotSet[] = [];
   private readonly tiledMask: number[] = [];
@@ -103,6 +105,7 @@ export class DenseTable {
     const seen = this.seen;
     const n = sets.length;
     if (n * SEEN_STRIDE !== seen.length || this.builtAtReleases !== this.arena.releases) return false;
+    this.copyAfter.length = 0;
     const arena = this.arena;
     const i32 = arena.i32;
     const wide = this.dtype === 'float64';
@@ -112,6 +115,7 @@ export class DenseTable {
     let k = 0;
     let t = 0;
     const tiles = this.tiles;
+    tiles.copiesOut = false;
     for (let i = 0, j = 0; i < n; i++, j += SEEN_STRIDE) {
       const set = sets[i];
       if (set !== seen[j] || set.param !== seen[j + 2] || set.m !== seen[j + 3] ||
@@ -127,12 +131,16 @@ export class DenseTable {
         seen[j + 1] = grad;
       }
       if (mode === FOREIGN) continue;
+      const copyTo = set.copyTo ?? null;
       if (mode === TILED) {
         tiles.grads[t] = grad;
+        tiles.outs[t] = copyTo;
+        if (copyTo !== null) tiles.copiesOut = true;
         tiles.setStep(t, flags & this.tiledMask[t], set.gradScale, set.decay, floats);
         t++;
         continue;
       }
+      if (copyTo !== null) this.copyAfter.push(set);
       i32[(rec >>> 2) + 7] = flags & this.recordMask[k];
       const at = (rec + 32) >>> shift;
       floats[at] = set.gradScale;

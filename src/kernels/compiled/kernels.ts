@@ -310,6 +310,10 @@ export class CompiledKernels implements AdamKernels {
     }
     if (tiles.count > 0 && !(pool !== null && tiled >= PARALLEL_MIN_ELEMENTS && pool.runTiles(dtype64 ? 'dense64' : 'dense32', tiles))) tiles.runHere();
     if (foreign.length > 0) referenceKernels.denseStep(foreign, s);
+    // Tiled sets were copied out tile by tile; the ones read in place are copied out now.
+    for (const memory of this.stepMemories) {
+      for (const set of memory.tables[dtype64 ? 'float64' : 'float32'].copyAfter) set.copyTo!.set(set.param.array);
+    }
   }
 
   /**

@@ -141,6 +141,10 @@ export interface TileSource {
   copy(k: number): void;
   /** Runs tile `k` on this thread. */
   run(k: number): void;
+  /** Whether tiles have outputs, copied out by the main thread once they ran (see {@link TileSource.copyOut}). */
+  readonly copiesOut?: boolean;
+  /** Copies the results of tile `k` (which has run) out of kernel memory. */
+  copyOut?(k: number): void;
 }
 
 /** Elements in the `count` dense records at byte offset `records`. */
@@ -332,6 +336,14 @@ export class ThreadPool {
     const free = (k: number): boolean => k < ring || done(k) > k - ring;
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
     let copied = 0;
+    // Tiles copied out so far, in order: tile k can be once its slot's done mark is past k (a later
+    // tile in the slot was copied in only after k was done).
+    let copiedOut = tiles.copiesOut === true ? 0 : n;
+    const copyOutNext = (): boolean => {
+      if (copiedOut >= n || done(copiedOut) <= copiedOut) return false;
+      tiles.copyOut!(copiedOut++);
+      return true;
+    };
     const copyNext = (): void => {
       tiles.copy(copied++);
       Atomics.store(i32, c + COPIED, copied);
@@ -354,6 +366,8 @@ export class ThreadPool {
         copyNext(); // ahead of the threads by less than the ring: copy the next tile in
         continue;
       }
+      // Results of tiles done are copied out while they are still in a cache (workers wait for copies in, not out).
+      if (copyOutNext()) continue;
       if (next < copied) {
         // Copied tiles wait: run one here too.
         const k = Atomics.add(i32, c + NEXT, 1);
@@ -370,6 +384,7 @@ export class ThreadPool {
       waitForSlot();
     }
     this.waitForWorkers();
+    while (copiedOut < n) tiles.copyOut!(copiedOut++);
     return true;
   }
 

@@ -40,11 +40,20 @@ export class GradientTiles {
   private pieceStart = new Float64Array(0);
   private pieceLength = new Int32Array(0);
   private pieceDest = new Float64Array(0);
+  /** Per piece: where in the arena floats its part of the variable's values is. */
+  private pieceSource = new Float64Array(0);
   /** Per variable: its first piece and piece count. */
   private readonly varFirst: number[] = [];
   private readonly varPieces: number[] = [];
   /** Per variable: this step's gradient. */
   readonly grads: FloatArray[] = [];
+  /** Per variable: where this step's new values also go (`DenseSlotSet.copyTo`), or null. */
+  readonly outs: (FloatArray | null)[] = [];
+  /** Whether any variable of this step has an output. */
+  copiesOut = false;
+  /** Per piece: a view of its part of the variable's values, made in arena generation `sourcesOf`. */
+  private readonly sources: (FloatArray | undefined)[] = [];
+  private sourcesOf = -1;
   /** Per piece: a view of its part of the gradient, kept while the caller passes the same array. */
   private readonly views: (FloatArray | undefined)[] = [];
   private readonly viewOf: (FloatArray | undefined)[] = [];
@@ -97,6 +106,7 @@ export class GradientTiles {
       this.pieceStart = new Float64Array(pieces);
       this.pieceLength = new Int32Array(pieces);
       this.pieceDest = new Float64Array(pieces);
+      this.pieceSource = new Float64Array(pieces);
     }
     this.count = tiles;
     this.tileFirst.length = 0;
@@ -127,6 +137,7 @@ export class GradientTiles {
         this.pieceStart[piece] = start;
         this.pieceLength[piece] = end - start;
         this.pieceDest[piece] = dest / eb;
+        this.pieceSource[piece] = (v.param + byteStart) / eb;
         piece++;
         start = end;
       }
@@ -135,8 +146,12 @@ export class GradientTiles {
     }
     while (this.tileFirst.length <= tiles) this.tileFirst.push(piece);
     this.grads.length = variables.length;
+    this.outs.length = variables.length;
+    this.outs.fill(null);
+    this.copiesOut = false;
     this.views.length = 0;
     this.viewOf.length = 0;
+    this.sources.length = 0;
   }
 
   /** This step's flags, gradient scale and decay for variable `j`, written into its pieces. */
@@ -171,6 +186,27 @@ export class GradientTiles {
         this.viewOf[p] = grad;
       }
       floats.set(view, this.pieceDest[p]);
+    }
+  }
+
+  /** Copies the new values of tile `k`'s pieces to their variables' outputs; call once the tile ran. */
+  copyOut(k: number): void {
+    const arena = this.arena;
+    if (this.sourcesOf !== arena.generation) {
+      this.sources.length = 0; // the memory grew: views of the old buffer may be detached
+      this.sourcesOf = arena.generation;
+    }
+    const floats = this.elementBytes === 8 ? arena.f64 : arena.f32;
+    for (let p = this.tileFirst[k], end = this.tileFirst[k + 1]; p < end; p++) {
+      const out = this.outs[this.pieceVar[p]];
+      if (out === null) continue;
+      let source = this.sources[p];
+      if (source === undefined) {
+        const at = this.pieceSource[p];
+        source = floats.subarray(at, at + this.pieceLength[p]);
+        this.sources[p] = source;
+      }
+      out.set(source, this.pieceStart[p]);
     }
   }
 }
@@ -226,6 +262,17 @@ export class StepTiles implements TileSource {
     this.parts[p].copy(k - this.firsts[p]);
   }
 
+  /** Whether any tile of the step has outputs to copy out. */
+  get copiesOut(): boolean {
+    for (const tiles of this.parts) if (tiles.copiesOut) return true;
+    return false;
+  }
+
+  copyOut(k: number): void {
+    const p = this.part(k);
+    if (this.parts[p].copiesOut) this.parts[p].copyOut(k - this.firsts[p]);
+  }
+
   run(k: number): void {
     const p = this.part(k);
     const tiles = this.parts[p];
@@ -235,16 +282,18 @@ export class StepTiles implements TileSource {
     else wasm.dense32(this.scalars[p], tiles.records(local), tiles.recordCount(local));
   }
 
-  /** Runs every tile on this thread: copy, then compute while it is in cache. */
+  /** Runs every tile on this thread: copy in, compute and copy out while it is in cache. */
   runHere(): void {
     for (let p = 0; p < this.parts.length; p++) {
       const tiles = this.parts[p];
       const wasm = this.memories[p].wasm;
       const scalars = this.scalars[p];
       const run = this.dtype64 ? wasm.dense64 : wasm.dense32;
+      const out = tiles.copiesOut;
       for (let k = 0; k < tiles.count; k++) {
         tiles.copy(k);
         run(scalars, tiles.records(k), tiles.recordCount(k));
+        if (out) tiles.copyOut(k); // while the tile's values are still in cache
       }
     }
   }
