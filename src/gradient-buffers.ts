@@ -29,10 +29,15 @@ export class GradientBuffers {
     if (known !== undefined) return known.buffer;
     const storage = this.kernels.gradientBuffer(variable.dtype, variable.size, variable.storageRef);
     const handedOut = this.handedOut;
+    let last: FloatArray | null = null;
     const buffer: GradientBuffer = {
       get value() {
         const array = storage.array;
-        handedOut.set(array, variable.id);
+        // Read every step: record a new view only (the same one is already recorded).
+        if (array !== last) {
+          handedOut.set(array, variable.id);
+          last = array;
+        }
         return array;
       },
     };

@@ -438,8 +438,9 @@ export class ThreadPool {
     let maxChunks = 0;
     for (const job of jobs) {
       const elements = tableElements(job.memory.arena, job.records, job.count);
-      // A chunk closes only once fewer than `width` of its elements are left.
-      job.memory.splitChunks = Math.ceil(elements / Math.max(1, size - width + 1)) + 1;
+      // Runs of whole records close at least half full (a record that does not fit opens the
+      // next), and a record larger than `size` takes one chunk per piece of `size` elements.
+      job.memory.splitChunks = Math.ceil((3 * elements) / size) + 2;
       maxChunks += job.memory.splitChunks;
     }
     this.chunkList(maxChunks);
@@ -465,44 +466,52 @@ export class ThreadPool {
   }
 
   /**
-   * Cuts one memory's dense records into chunks of about `size` elements, each a run of records of
-   * its own in that memory's split area; cuts fall on 16-byte boundaries, so only a variable's last
-   * piece runs into its padding. Appends the chunks to the list after entry `chunks`; returns the
-   * new number of entries.
+   * Cuts one memory's dense records into chunks of at most `size` elements. Records of `size`
+   * elements or fewer are never cut: a chunk is a run of whole records read where the table has
+   * them (no copy, so 4096 small variables cost no per-step work here). A larger record is cut at
+   * 16-byte boundaries into pieces of `size` elements, each a chunk of one record copied into that
+   * memory's split area with its pointers moved; only its last piece runs into its padding.
+   * Appends the chunks to the list after entry `chunks`; returns the new number of entries.
    */
   private split(job: PoolJob, elementBytes: number, size: number, chunks: number): number {
     const { memory, records: source, count, scalars } = job;
-    const width = 16 / elementBytes;
     const i32 = memory.arena.i32;
     const u8 = memory.arena.u8;
     const out = this.memories.first.arena.i32;
     const list = this.listPtr >>> 2;
     const index = memory.arena.index;
-    let at = memory.splitPtr; // where the next chunk's records begin
-    let records = 0; // records in the current chunk
-    let room = 0; // elements the current chunk may still take
+    const open = (records: number): number => {
+      const e = list + ENTRY * chunks;
+      out[e] = index;
+      out[e + 1] = scalars;
+      out[e + 2] = records;
+      out[e + 3] = 0;
+      return e;
+    };
+    let run = -1; // list entry of the open run of whole records, or -1
+    let room = 0; // elements that run may still take
+    let at = memory.splitPtr; // where the next copied piece goes
     for (let k = 0; k < count; k++) {
-      const from = (source >>> 2) + k * REC_I32;
+      const rec = source + k * REC;
+      const from = rec >>> 2;
       const length = i32[from + 6];
-      for (let start = 0; start < length;) {
-        if (room < width && (room === 0 || length - start > room)) {
-          // Close the current chunk and open the next one.
-          if (records > 0) {
-            out[list + ENTRY * chunks + 3] = records;
-            chunks++;
-            at += records * REC;
-          }
-          const e = list + ENTRY * chunks;
-          out[e] = index;
-          out[e + 1] = scalars;
-          out[e + 2] = at;
-          records = 0;
+      if (length <= size) {
+        if (run < 0 || length > room) {
+          if (run >= 0) chunks++;
+          run = open(rec);
           room = size;
         }
-        let take = length - start;
-        if (take > room) take = room - (room % width);
-        const to = (at >>> 2) + records * REC_I32;
-        u8.copyWithin(to * 4, from * 4, from * 4 + REC);
+        out[run + 3]++;
+        room -= length;
+        continue;
+      }
+      if (run >= 0) {
+        chunks++;
+        run = -1;
+      }
+      for (let start = 0; start < length; start += size) {
+        const to = at >>> 2;
+        u8.copyWithin(at, rec, rec + REC);
         // Move every pointer (param, grad, m, v, and vhat / average where present) to the piece.
         // The i32 slots hold u32 offsets: adding wraps exactly as u32 arithmetic does.
         const offset = start * elementBytes;
@@ -512,16 +521,13 @@ export class ThreadPool {
         i32[to + 3] += offset;
         if (i32[to + 4] !== 0) i32[to + 4] += offset;
         if (i32[to + 5] !== 0) i32[to + 5] += offset;
-        i32[to + 6] = take;
-        records++;
-        start += take;
-        room -= take;
+        i32[to + 6] = Math.min(size, length - start);
+        out[open(at) + 3] = 1;
+        chunks++;
+        at += REC;
       }
     }
-    if (records > 0) {
-      out[list + ENTRY * chunks + 3] = records;
-      chunks++;
-    }
+    if (run >= 0) chunks++;
     return chunks;
   }
 }
