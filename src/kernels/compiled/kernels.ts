@@ -289,10 +289,18 @@ export class CompiledKernels implements AdamKernels {
     for (const set of sparse) {
       const param = set.param;
       if (!this.isOurs(param)) continue;
-      const memory = this.memories.list[param.arena.index];
-      memory.zero(pad16(param.length * bytesPer(param.dtype)));
-      if (!param.arena.owns(set.indices.buffer)) memory.stage(pad16(set.indices.length * 4));
+      this.sparseScratch(this.memories.list[param.arena.index], set, param.arena.owns(set.indices.buffer));
     }
+  }
+
+  /**
+   * The blocks of a sparse step (each memory keeps them, grown when too small): the zero scratch of
+   * the variable's size and, unless the indices are read in place, their staging. May grow the memory.
+   */
+  private sparseScratch(memory: KernelMemory, set: SparseSlotSet, indicesInPlace: boolean): { zero: number; indices: number } {
+    const zero = memory.zero(pad16(set.param.length * bytesPer(set.param.dtype)));
+    const indices = indicesInPlace ? 0 : memory.stage(pad16(set.indices.length * 4));
+    return { zero, indices };
   }
 
   denseStep(sets: readonly DenseSlotSet[], s: StepScalars): void {
@@ -408,10 +416,10 @@ export class CompiledKernels implements AdamKernels {
     const rowsInPlace = rows instanceof RowType && arena.owns(rows.buffer);
     let idxPtr = idxInPlace ? indices.byteOffset : 0;
     let rowsPtr = rowsInPlace ? rows.byteOffset : 0;
-    const idxBytes = pad16(nIdx * 4);
-    const zeroPtr = memory.zero(pad16(length * elementBytes));
+    const scratch = this.sparseScratch(memory, set, idxInPlace);
+    const zeroPtr = scratch.zero;
     if (!idxInPlace) {
-      idxPtr = memory.stage(idxBytes);
+      idxPtr = scratch.indices;
       arena.i32.set(indices, idxPtr >>> 2);
     }
     if (!rowsInPlace) {
