@@ -218,6 +218,17 @@ static double walk_range(int kind, arrays_t *A, size_t lo, size_t hi, scalars_t 
   return total;
 }
 
+/* walk_range over the calling OpenMP thread's range (the whole of it outside a parallel region). */
+static double walk_this_thread(int kind, arrays_t *A, scalars_t s, float scale, int sumsq) {
+  size_t id = 0, nt = 1, lo, hi;
+#ifdef _OPENMP
+  id = (size_t)omp_get_thread_num();
+  nt = (size_t)omp_get_num_threads();
+#endif
+  thread_range(A, id, nt, &lo, &hi);
+  return walk_range(kind, A, lo, hi, s, scale, sumsq);
+}
+
 /* One step of `kind` on OMP_NUM_THREADS threads (built with -fopenmp; else on one thread). The full
    feature set first sums the squares of all gradients on every thread (the global norm), then runs
    the fused update. */
@@ -225,28 +236,12 @@ static void run_step_threads(int kind, arrays_t *A, scalars_t s) {
   double total = 0;
   if (kind == K_FULL32) {
 #pragma omp parallel reduction(+ : total)
-    {
-      size_t id = 0, nt = 1, lo, hi;
-#ifdef _OPENMP
-      id = (size_t)omp_get_thread_num();
-      nt = (size_t)omp_get_num_threads();
-#endif
-      thread_range(A, id, nt, &lo, &hi);
-      total += walk_range(kind, A, lo, hi, s, 1.0f, 1);
-    }
+    total += walk_this_thread(kind, A, s, 1.0f, 1);
   }
   double norm = sqrt(total), limit = 1.0;
   float scale = kind == K_FULL32 && norm > limit ? (float)(limit / norm) : 1.0f;
 #pragma omp parallel
-  {
-    size_t id = 0, nt = 1, lo, hi;
-#ifdef _OPENMP
-    id = (size_t)omp_get_thread_num();
-    nt = (size_t)omp_get_num_threads();
-#endif
-    thread_range(A, id, nt, &lo, &hi);
-    walk_range(kind, A, lo, hi, s, scale, 0);
-  }
+  walk_this_thread(kind, A, s, scale, 0);
 }
 
 static void run_step(int kind, arrays_t *A, int t, int threaded) {
