@@ -27,6 +27,9 @@ async function useBackend(backend: 'cpu' | 'wasm'): Promise<void> {
   await tf.ready();
 }
 
+/** A garbage collection before each timed round where gc is exposed (the bench children expose it): neither side pays for the other's garbage. */
+const settle = (): void => (globalThis as { gc?: () => void }).gc?.();
+
 /** Seconds taken by `steps` calls of `step`. */
 function time(step: () => void, steps: number): number {
   const start = performance.now();
@@ -58,25 +61,32 @@ const BUDGET_SECONDS = 30;
  * of a quarter as many steps, at least one: it is much slower) on `backend`, one variable per entry
  * of `sizes` (float32, that many elements), with fixed gradients. Ours first warms up for a round,
  * theirs takes one untimed step (both build their state then); then up to three rounds alternate
- * between the two sides, and the fastest round of each counts (the machine may be shared). Each step runs in `tf.tidy`, as `model.fit` runs it, with
- * default options (`jitCompile: true`: the compiled kernels where they are available; `writeInPlace`
- * as given, default false). Returns
+ * between the two sides, each after a gc(), and the fastest round of each counts (the machine may
+ * be shared). Each side steps its own variables, with the same values and gradients. Each step
+ * runs in `tf.tidy`, as `model.fit` runs it, with default options (`jitCompile: true`: the
+ * compiled kernels where they are available; `writeInPlace` as given, default false). Returns
  * parameters updated per second (`sum(sizes) * steps / seconds`) for both.
  */
 export async function benchTfjsAdapter(backend: 'cpu' | 'wasm', sizes: number[], steps: number, options: { writeInPlace?: boolean } = {}): Promise<{ ours: number; tfjs: number }> {
   if (!(steps >= 1) || !Number.isInteger(steps)) throw new RangeError(`benchTfjsAdapter: steps must be a positive integer, got ${steps}`);
   await useBackend(backend);
   const params = sizes.reduce((a, b) => a + b, 0);
-  const variables = sizes.map((n, i) => tf.variable(tf.fill([n], 0.5 + (i % 7) * 0.01), true, `bench_tfjs_adapter/${i}`));
-  const grads: tf.NamedTensorMap = {};
-  variables.forEach((v, i) => {
-    grads[v.name] = tf.tidy(() => tf.sin(tf.add(tf.range(0, v.size, 1, 'float32'), i)));
-  });
+  // Each side steps its own copy of the variables: sharing them, every round would start with the
+  // other side's outside assignment, which ours answers with a one-off copy (as after setWeights).
+  const variablesOf = (side: string) =>
+    sizes.map((n, i) => tf.variable(tf.fill([n], 0.5 + (i % 7) * 0.01), true, `bench_tfjs_adapter/${side}/${i}`));
+  const oursVariables = variablesOf('ours');
+  const theirVariables = variablesOf('theirs');
+  const gradients = sizes.map((n, i) => tf.tidy(() => tf.sin(tf.add(tf.range(0, n, 1, 'float32'), i))));
+  const gradientsOf = (variables: tf.Variable[]): tf.NamedTensorMap =>
+    Object.fromEntries(variables.map((v, i) => [v.name, gradients[i]]));
+  const oursGrads = gradientsOf(oursVariables);
+  const theirGrads = gradientsOf(theirVariables);
   const ours = new Adam({ learningRate: 1e-3, writeInPlace: options.writeInPlace ?? false });
   const theirs: tf.Optimizer = tf.train.adam(1e-3);
   const theirSteps = Math.max(1, Math.floor(steps / 4));
-  const oursStep = () => tf.tidy(() => ours.applyGradients(grads));
-  const theirStep = () => tf.tidy(() => theirs.applyGradients(grads));
+  const oursStep = () => tf.tidy(() => ours.applyGradients(oursGrads));
+  const theirStep = () => tf.tidy(() => theirs.applyGradients(theirGrads));
   try {
     // Ours warms up as long as a round (the JIT tiers up over the first steps); theirs takes one step.
     stepsPerSecond(oursStep, steps);
@@ -86,15 +96,16 @@ export async function benchTfjsAdapter(backend: 'cpu' | 'wasm', sizes: number[],
     const start = performance.now();
     for (let round = 0; round < ROUNDS; round++) {
       if (round > 0 && (performance.now() - start) / 1000 > BUDGET_SECONDS) break;
+      settle();
       oursBest = Math.max(oursBest, stepsPerSecond(oursStep, steps));
+      settle();
       theirBest = Math.min(theirBest, time(theirStep, theirSteps));
     }
     return { ours: params * oursBest, tfjs: (params * theirSteps) / theirBest };
   } finally {
     ours.dispose();
     theirs.dispose();
-    tf.dispose(variables);
-    tf.dispose(Object.values(grads));
+    tf.dispose([...oursVariables, ...theirVariables, ...gradients]);
   }
 }
 
