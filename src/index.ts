@@ -17,6 +17,7 @@ export {
 export { Variable, type VariableOptions, type Constraint } from './variable.js';
 export type { GradientBuffer } from './gradient-buffers.js';
 export { IndexedSlices } from './indexed-slices.js';
+export { InterruptedStepError } from './kernels/interrupted-step.js';
 export type { Dtype, FloatArray } from './storage.js';
 export type { Hyperparameter } from './hyperparameters.js';
 export type { JsonValue } from './json.js';

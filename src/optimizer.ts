@@ -12,6 +12,7 @@ import {
 } from './hyperparameters.js';
 import { IndexedSlices, deduplicateRows } from './indexed-slices.js';
 import type { JsonValue } from './json.js';
+import { InterruptedStepError } from './kernels/interrupted-step.js';
 import type { AdamKernels } from './kernels/kernel.js';
 import { selectKernels } from './kernels/select.js';
 import { isMeshLike, type MeshLike } from './mesh/mesh-like.js';
@@ -196,6 +197,8 @@ export abstract class Optimizer {
   private readonly excludedIds = new Set<number>();
   private readonly excludedPatterns: RegExp[] = [];
   private disposed = false;
+  /** The interruption of a step that had begun writing: later steps are refused until the state is replaced. */
+  private interruption: InterruptedStepError | null = null;
 
   protected constructor(owner: string, options: OptimizerOptions) {
     this.name = options.name ?? owner;
@@ -392,6 +395,7 @@ export abstract class Optimizer {
 
   private step(pairs: Iterable<GradientPair>, outputs: readonly (FloatArray | null)[] | null): number {
     if (this.disposed) throw new Error(`${this.name}: this optimizer has been disposed`);
+    this.refuseIfInterrupted('take a step');
     const list = Array.isArray(pairs) ? (pairs as readonly GradientPair[]) : listOfPairs(this.name, pairs);
     const learningRate = this.learningRateForStep();
     if (list.length === 0) return this.iterations;
@@ -405,7 +409,12 @@ export abstract class Optimizer {
     // Everything is checked and nothing has changed; from here on the step applies.
     if (isLearningRateSchedule(this.learningRateSource)) this.scheduledLearningRate = learningRate;
     const plan = this.plan(checked, learningRate);
-    this.update(plan);
+    try {
+      this.update(plan);
+    } catch (error) {
+      if (error instanceof InterruptedStepError) this.interruption = error;
+      throw error;
+    }
     this.iterationVariable.value[0] += 1;
     for (let i = 0; i < checked.length; i++) {
       const entry = checked[i];
@@ -433,6 +442,7 @@ export abstract class Optimizer {
   /** With EMA on, overwrites each variable with its average; otherwise does nothing. */
   finalizeVariableValues(variables: readonly Variable[]): void {
     if (!this.useEma || this.builtVariables === null) return;
+    this.refuseIfInterrupted('overwrite variables with their averages');
     for (const variable of variables) {
       const index = this.indexById.get(variable.id);
       if (index === undefined) continue;
@@ -805,7 +815,14 @@ export abstract class Optimizer {
       throw new RangeError(`${this.name}: ${what}: the iteration count must be a non-negative integer, got ${iteration}`);
     }
     weights.forEach((w, i) => targets[i].assign(w));
+    this.interruption = null; // the whole state is replaced: nothing of the interrupted step is left
     if (isLearningRateSchedule(this.learningRateSource)) this.scheduledLearningRate = this.evaluateSchedule(this.iterations);
+  }
+
+  /** Throws while the last step that began writing was interrupted (see {@link InterruptedStepError}). */
+  private refuseIfInterrupted(action: string): void {
+    if (this.interruption === null) return;
+    throw new Error(`${this.name}: cannot ${action} until the state is replaced. ${this.interruption.message}`, { cause: this.interruption });
   }
 }
 

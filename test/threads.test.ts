@@ -127,3 +127,50 @@ test('sums of squares for norm clipping: identical with 1 or 3 threads, and equa
   }
   parallel.stopWorkers();
 });
+
+/** The kernel set's worker pool (internal), for injecting a worker failure. */
+function poolOf(kernels: CompiledKernels): { ready: boolean; addMemory(memory: unknown): void } {
+  const pool = (kernels as unknown as { pool: { ready: boolean; addMemory(memory: unknown): void } | null | undefined }).pool;
+  assert.ok(pool, 'the kernel set has a worker pool');
+  return pool;
+}
+
+/**
+ * Makes every worker fail as its next job starts, the way a memory that cannot be instantiated
+ * fails it: the workers are told of one more memory, and what arrives is not one.
+ */
+function failWorkersAtNextJob(kernels: CompiledKernels, memories: number): void {
+  poolOf(kernels).addMemory({ arena: { shared: true, memory: { notAMemory: true }, index: memories } });
+}
+
+for (const gradients of ['gradient buffers', 'ordinary arrays (tiled)'] as const) {
+  test(`a worker that fails as a step starts (${gradients}): the calling thread finishes the step, bit-identical, at once, and later steps run there`, async () => {
+    const scalars = scalarsCases[1].scalars;
+    const single = createCompiledKernels({ threads: 1 });
+    const parallel = createCompiledKernels({ threads: 2 });
+    const asGiven = (sets: DenseSlotSet[]): DenseSlotSet[] =>
+      gradients === 'gradient buffers' ? sets : sets.map((s) => ({ ...s, grad: s.grad.slice() }));
+    const a = asGiven(makeSets(single, 'float32', true, true, 21));
+    const b = asGiven(makeSets(parallel, 'float32', true, true, 21));
+    const warm = asGiven(makeSets(parallel, 'float32', true, true, 22));
+    await whenWorkersReady(parallel, () => parallel.denseStep(warm, scalars));
+    parallel.denseStep(b, scalars);
+    single.denseStep(a, scalars);
+    assert.ok(poolOf(parallel).ready);
+
+    failWorkersAtNextJob(parallel, 1);
+    const started = performance.now();
+    parallel.denseStep(b, scalars); // the worker fails at once; no error reaches the step
+    single.denseStep(a, scalars);
+    assert.ok(performance.now() - started < 10_000, 'the step did not wait out the worker timeout');
+    assert.equal(poolOf(parallel).ready, false, 'later steps run on the calling thread');
+    parallel.denseStep(b, scalars);
+    single.denseStep(a, scalars);
+    a.forEach((set, i) => {
+      for (const key of ['param', 'm', 'v', 'vhat', 'average'] as const) {
+        assert.deepEqual(b[i][key]!.array, set[key]!.array, `variable ${i} (${LENGTHS[i]} elements), ${key}`);
+      }
+    });
+    parallel.stopWorkers();
+  });
+}

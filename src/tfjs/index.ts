@@ -19,4 +19,4 @@ export type { NamedTensor, VariableLike } from './gradients.js';
 export type { NamedState } from './engine.js';
 export { schedules } from '../index.js';
 export { fitOnMesh, type MeshFitArgs, type MeshFitCallbacks, type MeshHistory, type MeshLogs } from './mesh/index.js';
-export { Mesh } from '../index.js';
+export { Mesh, InterruptedStepError } from '../index.js';

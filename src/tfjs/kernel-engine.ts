@@ -83,6 +83,9 @@ export class KernelEngine implements StepEngine {
       this.core.applyGradientsWritingTo(corePairs, targets);
     } catch (error) {
       for (const output of outputs) output?.abort();
+      // The core copies may hold part of a step the variables never got (an interrupted step):
+      // the next step reads every variable afresh.
+      for (const entry of entries) entry.synced = null;
       throw error;
     }
     this.commit(entries, outputs);

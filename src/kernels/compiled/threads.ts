@@ -1,3 +1,4 @@
+import { InterruptedStepError } from '../interrupted-step.js';
 import type { Arena } from './arena.js';
 import type { KernelMemories, KernelMemory } from './memories.js';
 
@@ -6,14 +7,15 @@ const REC = 48;
 const REC_I32 = REC / 4;
 /** Below this many elements a step is too short to pay for waking the workers. */
 export const PARALLEL_MIN_ELEMENTS = 1 << 18;
-/** How long the main thread waits for a worker before giving up on it (ms). */
+/** How long the main thread waits for a worker before giving up on it (ms of running time). */
 const WORKER_TIMEOUT_MS = 30_000;
 
 // Control block (i32 slots at `ctrl` in the first memory): job generation, finished count, ready
 // count, stop flag, the next unclaimed chunk, the job (chunk list byte offset, chunk count, kind),
-// how many memories the workers must instantiate, and for tiled jobs how many tiles the main
-// thread has copied in and, per ring slot, the last tile done in it plus one. A chunk is (memory
-// index, scalar block, records, record count); the list lives in the first memory.
+// how many memories the workers must instantiate, for tiled jobs how many tiles the main thread
+// has copied in and, per ring slot, the last tile done in it plus one; the chunks of this job done
+// by any thread, and whether a worker has failed. A chunk is (memory index, scalar block, records,
+// record count); the list lives in the first memory.
 const GENERATION = 0;
 const FINISHED = 1;
 const READY = 2;
@@ -29,6 +31,10 @@ const WAITING = 10;
 const MAIN_WAITING = 11;
 /** Ring slots of the current tiled job (at most TILE_RING). */
 const RING = 12;
+/** Chunks of the current job that have run to their end, on any thread. */
+const COMPLETED = 13;
+/** Set by a worker that failed (it then leaves): it may have left a chunk half done. */
+const FAULT = 14;
 const DONE = 16;
 /** Ring slots of staged gradient tiles (tiles.ts keeps as many per memory and dtype). */
 export const TILE_RING = 32;
@@ -50,8 +56,9 @@ const CHUNKS_PER_THREAD = 4;
  * The worker's whole program, run with `eval`: instantiate the same kernel module over each shared
  * memory (the first comes with the worker, later ones on a message port, read synchronously when a
  * job names more memories than the worker has), say so, then for each job claim chunks until none
- * is left. A tile is run only once the main thread has copied it in (COPIED passes it), and its
- * ring slot is then marked done for the copy that reuses it.
+ * is left, counting each one run in COMPLETED. A tile is run only once the main thread has copied
+ * it in (COPIED passes it), and its ring slot is then marked done for the copy that reuses it. A
+ * worker that fails sets FAULT, counts itself finished and ends.
  */
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
@@ -66,12 +73,7 @@ const i32 = new Int32Array(memory.buffer, ctrl, ${CTRL_SLOTS});
 let seen = Atomics.load(i32, ${GENERATION});
 Atomics.add(i32, ${READY}, 1);
 Atomics.notify(i32, ${READY});
-for (;;) {
-  Atomics.wait(i32, ${GENERATION}, seen);
-  const generation = Atomics.load(i32, ${GENERATION});
-  if (generation === seen) continue;
-  seen = generation;
-  if (Atomics.load(i32, ${STOP}) !== 0) break;
+const job = () => {
   while (kernels.length < Atomics.load(i32, ${MEMORIES})) {
     const got = receiveMessageOnPort(port);
     if (got === undefined) throw new Error('adam-optimizer worker: a kernel memory did not arrive');
@@ -95,10 +97,28 @@ for (;;) {
     }
     if (kind === ${KIND_SUMS} || kind === ${KIND_TILED_SUMS}) run(list[e + 2] >>> 0, list[e + 3]);
     else run(list[e + 1] >>> 0, list[e + 2] >>> 0, list[e + 3]);
+    Atomics.add(i32, ${COMPLETED}, 1);
     if (tiled) {
       Atomics.store(i32, ${DONE} + (k % ring), k + 1);
       if (Atomics.load(i32, ${MAIN_WAITING}) !== 0) Atomics.notify(i32, ${DONE} + (k % ring));
     }
+  }
+};
+for (;;) {
+  Atomics.wait(i32, ${GENERATION}, seen);
+  const generation = Atomics.load(i32, ${GENERATION});
+  if (generation === seen) continue;
+  seen = generation;
+  if (Atomics.load(i32, ${STOP}) !== 0) break;
+  try {
+    job();
+  } catch (error) {
+    // Say so before leaving, so that the main thread need not wait out its timeout.
+    Atomics.store(i32, ${FAULT}, 1);
+    Atomics.add(i32, ${FINISHED}, 1);
+    Atomics.notify(i32, ${FINISHED});
+    for (let r = 0; r < ${TILE_RING}; r++) Atomics.notify(i32, ${DONE} + r);
+    throw error;
   }
   Atomics.add(i32, ${FINISHED}, 1);
   Atomics.notify(i32, ${FINISHED});
@@ -275,7 +295,7 @@ export class ThreadPool {
     let chunks = 0;
     for (const job of jobs) chunks = this.split(job, elementBytes, size, chunks);
     this.share(dtype64 ? KIND_DENSE64 : KIND_DENSE32, chunks);
-    this.waitForWorkers();
+    this.waitForWorkers(chunks, true);
     return true;
   }
 
@@ -308,7 +328,7 @@ export class ThreadPool {
       }
     }
     this.share(KIND_SUMS, chunks);
-    this.waitForWorkers();
+    this.waitForWorkers(chunks, false);
     return true;
   }
 
@@ -334,7 +354,8 @@ export class ThreadPool {
     const i32 = this.memories.first.arena.i32;
     const done = (k: number): number => Atomics.load(i32, c + DONE + (k % ring));
     const free = (k: number): boolean => k < ring || done(k) > k - ring;
-    const deadline = Date.now() + WORKER_TIMEOUT_MS;
+    const writes = kind !== 'sums';
+    const deadline = performance.now() + WORKER_TIMEOUT_MS;
     let copied = 0;
     // Tiles copied out so far, in order: tile k can be once its slot's done mark is past k (a later
     // tile in the slot was copied in only after k was done).
@@ -351,10 +372,8 @@ export class ThreadPool {
     };
     // Blocks until the ring slot of tile `copied` is free (a worker is still on the tile before in it).
     const waitForSlot = (): void => {
-      if (this.broken || Date.now() > deadline) {
-        this.broken = true;
-        throw new Error('adam-optimizer: a kernel worker thread did not finish its part of the step');
-      }
+      // The tile before in the slot is a worker's (this thread's own tiles are done when it waits).
+      if (this.broken || Atomics.load(i32, c + FAULT) !== 0 || performance.now() > deadline) this.fail(writes, 'a kernel worker thread stopped while it held a tile');
       Atomics.store(i32, c + MAIN_WAITING, 1);
       const seen = done(copied);
       if (!free(copied)) Atomics.wait(i32, c + DONE + (copied % ring), seen, 5);
@@ -377,13 +396,14 @@ export class ThreadPool {
           else waitForSlot();
         }
         tiles.run(k);
+        Atomics.add(i32, c + COMPLETED, 1);
         Atomics.store(i32, c + DONE + (k % ring), k + 1);
         continue;
       }
       if (copied >= n) break; // all copied and all claimed
       waitForSlot();
     }
-    this.waitForWorkers();
+    this.waitForWorkers(n, writes);
     while (copiedOut < n) tiles.copyOut!(copiedOut++);
     return true;
   }
@@ -397,33 +417,53 @@ export class ThreadPool {
     i32[c + KIND] = kind;
     Atomics.store(i32, c + NEXT, 0);
     Atomics.store(i32, c + FINISHED, 0);
+    Atomics.store(i32, c + COMPLETED, 0);
     Atomics.add(i32, c + GENERATION, 1);
     Atomics.notify(i32, c + GENERATION);
     if (kind >= KIND_TILES32) return;
     const list = this.listPtr >>> 2;
     const memories = this.memories.list;
+    let ran = 0;
     for (let k = Atomics.add(i32, c + NEXT, 1); k < chunks; k = Atomics.add(i32, c + NEXT, 1)) {
       const e = list + ENTRY * k;
       const wasm = memories[i32[e]].wasm;
       if (kind === KIND_SUMS) wasm.sumsqMany(i32[e + 2] >>> 0, i32[e + 3]);
       else if (kind === KIND_DENSE64) wasm.dense64(i32[e + 1] >>> 0, i32[e + 2] >>> 0, i32[e + 3]);
       else wasm.dense32(i32[e + 1] >>> 0, i32[e + 2] >>> 0, i32[e + 3]);
+      ran++;
     }
+    Atomics.add(i32, c + COMPLETED, ran);
   }
 
-  /** Blocks until every worker has finished (TensorFlow.js needs a synchronous step). */
-  private waitForWorkers(): void {
+  /**
+   * Blocks until every worker has left the job of `chunks` chunks (TensorFlow.js needs a
+   * synchronous step, and the next job must not start under a worker still in this one). A worker
+   * that failed, or does not answer within the timeout, leaves the pool broken (later jobs run on
+   * the main thread); the job still counts as done when every chunk ran to its end. Otherwise it
+   * throws: an InterruptedStepError when the job `writes` state, a plain Error for sums (nothing
+   * changed yet).
+   */
+  private waitForWorkers(chunks: number, writes: boolean): void {
     const i32 = this.memories.first.arena.i32;
     const c = this.ctrl >>> 2;
-    const deadline = Date.now() + WORKER_TIMEOUT_MS;
+    const deadline = performance.now() + WORKER_TIMEOUT_MS;
     for (let done = Atomics.load(i32, c + FINISHED); done < this.workers; done = Atomics.load(i32, c + FINISHED)) {
-      const left = deadline - Date.now();
-      if (left <= 0 || this.broken) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
         this.broken = true;
-        throw new Error('adam-optimizer: a kernel worker thread did not finish its part of the step');
+        break;
       }
       Atomics.wait(i32, c + FINISHED, done, left);
     }
+    if (Atomics.load(i32, c + FAULT) !== 0) this.broken = true;
+    if (Atomics.load(i32, c + COMPLETED) < chunks) this.fail(writes, 'a kernel worker thread did not finish its part of the step');
+  }
+
+  /** Gives up on the workers, mid-job: the pool stays broken, and the error says whether state was partly written. */
+  private fail(writes: boolean, detail: string): never {
+    this.broken = true;
+    if (writes) throw new InterruptedStepError(detail);
+    throw new Error(`adam-optimizer: ${detail}; nothing was changed (the step had not begun writing)`);
   }
 
   /** Makes room in the chunk list for a job of `chunks` chunks (it only ever grows). */
