@@ -93,13 +93,13 @@ export class LocalReplicas implements ThreadEvents {
     this.checkRunning();
     for (const rank of ranks) Atomics.store(this.status, rank, PENDING);
     for (const rank of ranks) this.post(rank, command(rank)).catch(() => {});
-    const deadline = Date.now() + this.timeoutMs;
+    const deadline = performance.now() + this.timeoutMs;
     let failure: Error | null = null;
     for (const rank of ranks) {
       for (;;) {
         const state = Atomics.load(this.status, rank);
         if (state !== PENDING) break;
-        const left = deadline - Date.now();
+        const left = deadline - performance.now();
         if (left <= 0) {
           failure ??= new Error(`mesh replica ${rank} did not answer '${command(rank).type}' within ${this.timeoutMs} ms`);
           break;
@@ -152,7 +152,7 @@ function blockOn(status: Int32Array, index: number, ms: number): void {
   try {
     Atomics.wait(status, index, PENDING, ms);
   } catch {
-    const until = Date.now() + Math.min(ms, 1);
-    while (Date.now() < until && Atomics.load(status, index) === PENDING) { /* spin */ }
+    const until = performance.now() + Math.min(ms, 1);
+    while (performance.now() < until && Atomics.load(status, index) === PENDING) { /* spin */ }
   }
 }
