@@ -406,8 +406,8 @@ export abstract class Optimizer {
     const checked = this.checkPairs(list, outputs);
     this.prepareStep(learningRate);
 
-    // Everything is checked and nothing has changed; from here on the step applies.
-    if (isLearningRateSchedule(this.learningRateSource)) this.scheduledLearningRate = learningRate;
+    // Everything is checked and nothing has changed. The norms for clipping are read first (a
+    // failure there changes nothing); the update is where the step applies.
     const plan = this.plan(checked, learningRate);
     try {
       this.update(plan);
@@ -415,6 +415,7 @@ export abstract class Optimizer {
       if (error instanceof InterruptedStepError) this.interruption = error;
       throw error;
     }
+    if (isLearningRateSchedule(this.learningRateSource)) this.scheduledLearningRate = learningRate;
     this.iterationVariable.value[0] += 1;
     for (let i = 0; i < checked.length; i++) {
       const entry = checked[i];
