@@ -19,7 +19,7 @@ interface CpuRecord {
 interface CpuBackend {
   data: DataTable<CpuRecord>;
   /** Registers `values` as a new tensor's data, keeping the array (what kernels do for their outputs). */
-  makeTensorInfo?(shape: number[], dtype: tf.DataType, values: Float32Array): { dataId: object; shape: number[]; dtype: tf.DataType };
+  makeTensorInfo?(shape: number[], dtype: tf.DataType, values: Float32Array): TensorInfo;
 }
 
 /** The part of the wasm backend used here (public members of `BackendWasm`). */
@@ -28,12 +28,26 @@ interface WasmBackend {
   typedArrayFromHeap(info: { shape: number[]; dtype: tf.DataType; dataId: object }): ArrayBufferView;
   disposeData?(dataId: object): boolean;
   /** Allocates a tensor's memory on the heap (what kernels do for their outputs). */
-  makeOutput?(shape: number[], dtype: tf.DataType): { dataId: object; shape: number[]; dtype: tf.DataType };
+  makeOutput?(shape: number[], dtype: tf.DataType): TensorInfo;
+}
+
+/** A backend's new tensor data: what its kernels return. */
+interface TensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: tf.DataType;
 }
 
 /** The engine method that wraps a backend's new data in a tensor (kernels' outputs go through it). */
 interface TensorMaker {
-  makeTensorFromTensorInfo?(info: { dataId: object; shape: number[]; dtype: tf.DataType }, backend?: unknown): tf.Tensor;
+  makeTensorFromTensorInfo?(info: TensorInfo, backend?: unknown): tf.Tensor;
+}
+
+/** A tensor over `backend`'s new data, made as the engine makes kernels' outputs; null where the engine has no such method. */
+function kernelOutputTensor(backend: unknown): ((info: TensorInfo) => tf.Tensor) | null {
+  const engine = tf.engine() as unknown as TensorMaker;
+  if (typeof engine.makeTensorFromTensorInfo !== 'function') return null;
+  return (info) => engine.makeTensorFromTensorInfo!(info, backend);
 }
 
 /**
@@ -128,9 +142,9 @@ function cpuIo(backend: CpuBackend): TensorIo {
   const recordOf = lookup(backend.data);
   // The way kernels make their outputs: no argument checks (the array is new and of the right
   // length), about 2 µs a tensor less than tf.tensor, which counts with thousands of variables.
-  const engine = tf.engine() as unknown as TensorMaker;
-  const makeTensor: TensorOver = typeof backend.makeTensorInfo === 'function' && typeof engine.makeTensorFromTensorInfo === 'function'
-    ? (array, shape) => engine.makeTensorFromTensorInfo!(backend.makeTensorInfo!(shape, 'float32', array), backend)
+  const wrap = kernelOutputTensor(backend);
+  const makeTensor: TensorOver = typeof backend.makeTensorInfo === 'function' && wrap !== null
+    ? (array, shape) => wrap(backend.makeTensorInfo!(shape, 'float32', array))
     : plainTensor;
   return {
     read(t) {
@@ -161,6 +175,7 @@ function wasmIo(backend: WasmBackend): TensorIo {
     const view = backend.typedArrayFromHeap({ shape, dtype: 'float32', dataId });
     return view instanceof Float32Array && view.length === size ? view : null;
   };
+  const wrap = typeof backend.makeOutput === 'function' ? kernelOutputTensor(backend) : null;
   return {
     read(t) {
       return heapView(t.dataId, t.shape, t.size) ?? (t.dataSync() as Float32Array);
@@ -169,23 +184,20 @@ function wasmIo(backend: WasmBackend): TensorIo {
     // weights, keyed by the tensor) on the understanding that the data never changes; a write in
     // place would leave those stale, and a model would go on computing with its old weights.
     output(variable) {
-      const engine = tf.engine() as unknown as TensorMaker;
-      if (typeof backend.makeOutput !== 'function' || typeof engine.makeTensorFromTensorInfo !== 'function') {
-        return new NewArrayOutput(variable); // tf.tensor copies the array into the heap
-      }
-      return new HeapOutput(backend, engine, variable, heapView);
+      if (wrap === null) return new NewArrayOutput(variable); // tf.tensor copies the array into the heap
+      return new HeapOutput(backend, wrap, variable, heapView);
     },
   };
 }
 
 /** New wasm heap memory, as a kernel makes its output; the view is made on first use (see {@link Output.array}). */
 class HeapOutput implements Output {
-  private readonly info: { dataId: object; shape: number[]; dtype: tf.DataType };
+  private readonly info: TensorInfo;
   private view: Float32Array | null = null;
 
   constructor(
     private readonly backend: WasmBackend,
-    private readonly engine: TensorMaker,
+    private readonly wrap: (info: TensorInfo) => tf.Tensor,
     private readonly variable: tf.Variable,
     private readonly heapView: (dataId: object, shape: number[], size: number) => Float32Array | null,
   ) {
@@ -202,7 +214,7 @@ class HeapOutput implements Output {
   }
 
   commit(): void {
-    this.variable.assign(this.engine.makeTensorFromTensorInfo!(this.info, this.backend));
+    this.variable.assign(this.wrap(this.info));
   }
 
   abort(): void {
