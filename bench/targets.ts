@@ -73,7 +73,19 @@ export function evaluateTargets(results: readonly PeerResult[], workloads: reado
       bound: { value: ratio(reach, rate(id, cKey)), how: `1 ÷ (1/gradientBuffer 1 thread ${mps(inPlace)} + ${copies}/copy floor ${mps(copy)}) = ${mps(reach)} ÷ C` },
     });
     if (find(results, id, `${cKey}-threads`) !== undefined) {
-      targets.push(compare(results, id, `${what} ≥ 0.9 × C, ${many(id)} [${id}: ${title(id)}]`, 0.9, 'ours-typed', `${cKey}-threads`));
+      // On n threads only the calling thread can read the caller's arrays: the copies come on top
+      // of the in-place step's work, shared out at best, and never faster than one thread copies.
+      const threads = threadsOf(find(results, id, 'ours-typed'));
+      const inPlaceN = rate(id, 'ours-buffer');
+      const reachN = inPlaceN === null || copy === null || threads === null
+        ? null : Math.min(1 / (1 / inPlaceN + copies / (threads * copy)), copy / copies);
+      targets.push({
+        ...compare(results, id, `${what} ≥ 0.9 × C, ${many(id)} [${id}: ${title(id)}]`, 0.9, 'ours-typed', `${cKey}-threads`),
+        bound: {
+          value: ratio(reachN, rate(id, `${cKey}-threads`)),
+          how: `1 ÷ (1/gradientBuffer ${threads ?? '?'} threads ${mps(inPlaceN)} + ${copies}/(${threads ?? '?'} × copy floor ${mps(copy)})) = ${mps(reachN)} ÷ C`,
+        },
+      });
     }
   };
   for (const id of ['a', 'b'].filter(has)) likeForLike(id, 'typed-array grads', 'c-roofline');

@@ -53,6 +53,8 @@ export class Adam extends Optimizer {
   readonly amsgrad: boolean;
 
   private slots: AdamSlots[] = [];
+  /** Each variable's dense set (`slots[i].set`), by build index: the step reaches it without the slot object. */
+  private denseSetOf: MutableDenseSet[] = [];
   private stepBetas = { beta1: 0.9, beta2: 0.999 };
   /** The dense sets of the last step, reused while the same variables come in the same order. */
   private lastDense: { sets: DenseSlotSet[][]; indices: number[] } = { sets: [], indices: [] };
@@ -98,7 +100,7 @@ export class Adam extends Optimizer {
    */
   decideDeviceStep(variables: readonly Variable[]): DeviceStep {
     const step = this.decideStep(variables);
-    const scalars = this.stepScalars({ ...step, clipValue: step.clipping.kind === 'clipvalue' ? step.clipping.limit : 0, dense: [], sparse: [], averages: [] });
+    const scalars = this.stepScalars({ ...step, clipValue: step.clipping.kind === 'clipvalue' ? step.clipping.limit : 0, dense: [], sparse: [], averages: [], copiesOut: false });
     return { ...step, scalars };
   }
 
@@ -122,6 +124,7 @@ export class Adam extends Optimizer {
       };
       return { m, v, vhat, set };
     });
+    this.denseSetOf = this.slots.map((slot) => slot.set);
   }
 
   protected slotVariables(): Variable[] {
@@ -160,7 +163,7 @@ export class Adam extends Optimizer {
     for (const sets of byDtype) if (sets.length > 0) this.kernels.denseStep(sets, scalars);
     for (const set of sparse) this.kernels.sparseStep(set, scalars);
     // The sets outlive the step: let go of this step's outputs (they may be large).
-    for (const update of plan.dense) if (update.copyTo !== null) this.slots[update.index].set.copyTo = null;
+    if (plan.copiesOut) for (const update of plan.dense) this.denseSetOf[update.index].copyTo = null;
   }
 
   /** docs/semantics.md section 2: alpha and the epsilon of step t = iterations + 1. */
@@ -182,22 +185,28 @@ export class Adam extends Optimizer {
 
   /** The kernel's dense sets, grouped by dtype; the same arrays as last step when the variables repeat. */
   private denseSets(plan: UpdatePlan): DenseSlotSet[][] {
-    const same = plan.dense.length === this.lastDense.indices.length
-      && plan.dense.every((u, i) => u.index === this.lastDense.indices[i]);
-    for (const update of plan.dense) {
-      const set = this.slots[update.index].set;
+    const dense = plan.dense;
+    const lastIndices = this.lastDense.indices;
+    let same = dense.length === lastIndices.length;
+    const sets = this.denseSetOf;
+    const averages = plan.emaMomentum === null ? null : plan.averages;
+    for (let i = 0; i < dense.length; i++) {
+      const update = dense[i];
+      const index = update.index;
+      if (same && index !== lastIndices[i]) same = false;
+      const set = sets[index];
       set.param = update.variable.storageRef;
       set.grad = update.grad;
       set.gradScale = update.gradScale;
       set.decay = update.decay;
       set.copyTo = update.copyTo;
-      set.average = plan.emaMomentum === null ? null : plan.averages[update.index];
+      set.average = averages === null ? null : averages[index];
     }
     if (!same) {
       const float32: DenseSlotSet[] = [];
       const float64: DenseSlotSet[] = [];
       for (const update of plan.dense) {
-        (update.variable.dtype === 'float64' ? float64 : float32).push(this.slots[update.index].set);
+        (update.variable.dtype === 'float64' ? float64 : float32).push(this.denseSetOf[update.index]);
       }
       this.lastDense = { sets: [float32, float64], indices: plan.dense.map((u) => u.index) };
     }

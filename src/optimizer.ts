@@ -101,6 +101,8 @@ export interface UpdatePlan {
   readonly emaOverwrite: boolean;
   /** Averages by build index (empty without EMA). */
   readonly averages: readonly Storage[];
+  /** Whether any dense update has a `copyTo` (none do outside {@link Optimizer.applyGradientsWritingTo}). */
+  readonly copiesOut: boolean;
 }
 
 /** The one clipping rule of a step (clipnorm > globalClipnorm > clipvalue), or none. */
@@ -194,6 +196,9 @@ export abstract class Optimizer {
   private readonly stepArrays: FloatArray[] = [];
   private stepSums = new Float64Array(0);
   private stepCount = 0;
+  /** Of the entries checked this step: how many have a dense output, and how many need work after the kernels (a constraint, an output to copy). */
+  private stepCopiesOut = 0;
+  private stepFinishes = 0;
   private readonly excludedIds = new Set<number>();
   private readonly excludedPatterns: RegExp[] = [];
   private disposed = false;
@@ -417,7 +422,9 @@ export abstract class Optimizer {
     }
     if (isLearningRateSchedule(this.learningRateSource)) this.scheduledLearningRate = learningRate;
     this.iterationVariable.value[0] += 1;
-    for (let i = 0; i < checked.length; i++) {
+    // Skipped when nothing needs it: with thousands of variables, a pass over them after the
+    // kernels (which evict them from cache) costs a cache miss each.
+    for (let i = 0; this.stepFinishes > 0 && i < checked.length; i++) {
       const entry = checked[i];
       applyConstraint(entry.variable);
       // The kernels filled the dense outputs; sparse and constrained variables are copied now.
@@ -577,6 +584,8 @@ export abstract class Optimizer {
     const step = ++this.stepCount;
     const checked = this.stepChecked;
     checked.length = 0;
+    let copiesOut = 0;
+    let finishes = 0;
     let missing: string[] | null = null;
     for (let i = 0; i < list.length; i++) {
       // Index access, not destructuring: destructuring runs the iterator protocol per pair.
@@ -593,8 +602,12 @@ export abstract class Optimizer {
       entry.checkedInStep = step;
       entry.output = outputs === null ? null : this.checkOutput(outputs[i] ?? null, entry, i);
       entry.copyTo = entry.grad !== null && variable.constraint === null ? entry.output : null;
+      if (entry.copyTo !== null) copiesOut++;
+      if (variable.constraint !== null || (entry.output !== null && entry.copyTo === null)) finishes++;
       checked.push(entry);
     }
+    this.stepCopiesOut = copiesOut;
+    this.stepFinishes = finishes;
     if (checked.length === 0) throw new Error(`${this.name}: no gradients provided for any variable: ${missing!.join(', ')}`);
     if (missing !== null) console.warn(`${this.name}: gradients do not exist for variables ${missing.join(', ')}; they are not updated`);
     return checked;
@@ -708,6 +721,7 @@ export abstract class Optimizer {
       emaMomentum: this.useEma ? this.emaMomentum : null,
       emaOverwrite: this.useEma && frequency !== null && frequency > 0 && (this.iterations + 1) % frequency === 0,
       averages: this.averageStorages,
+      copiesOut: this.stepCopiesOut > 0,
     };
   }
 

@@ -4,6 +4,7 @@ import { referenceKernels } from '../reference.js';
 import { Arena, ArenaStorage, KernelMemoryError, blockSize, bytesPer, pad16 } from './arena.js';
 import { KernelMemories, type KernelMemory } from './memories.js';
 import { StepTiles } from './tiles.js';
+import { SetMemories } from './set-memories.js';
 import { SUM_BLOCK, SumTiles } from './sum-tiles.js';
 import { AMSGRAD, EMA, OVERWRITE, stepFlags, writeScalars } from './scalars.js';
 import { instantiateKernelModule, type LoadOptions } from './loader.js';
@@ -37,6 +38,10 @@ export class CompiledKernels implements AdamKernels {
   private readonly jobs: PoolJob[] = [];
   private readonly foreign: DenseSlotSet[] = [];
   private readonly stepTiles = new StepTiles();
+  /** Where each variable of the last dense step of each dtype lives, while the same sets come again. */
+  private readonly setMemories: Record<Dtype, SetMemories> = { float32: new SetMemories(), float64: new SetMemories() };
+  private readonly memoryOfStorage = (storage: Storage): KernelMemory | null =>
+    this.isOurs(storage) ? this.memories.list[storage.arena.index] : null;
   /** Per array of a sumsOfSquares call: the memory it lives in, or null. */
   private readonly sumOwners: (KernelMemory | null)[] = [];
 
@@ -336,17 +341,21 @@ export class CompiledKernels implements AdamKernels {
     touched.length = 0;
     const foreign = this.foreign;
     foreign.length = 0;
+    let releases = 0;
+    for (const memory of this.memories.list) releases += memory.arena.releases;
+    const placed = this.setMemories[dtype];
+    placed.begin(sets, releases);
     for (let i = 0; i < sets.length; i++) {
       const set = sets[i];
       const param = set.param;
-      if (!this.isOurs(param)) {
+      const memory = placed.memoryOf(i, param, this.memoryOfStorage);
+      if (memory === null) {
         if (param.dtype !== dtype) {
           throw new TypeError(`denseStep: every set in one call must be ${dtype}, found ${param.dtype}`);
         }
         foreign.push(set);
         continue;
       }
-      const memory = this.memories.list[param.arena.index];
       if (!touched.includes(memory)) {
         touched.push(memory);
         memory.denseSets.length = 0;
