@@ -196,8 +196,7 @@ export abstract class Optimizer {
   private readonly stepArrays: FloatArray[] = [];
   private stepSums = new Float64Array(0);
   private stepCount = 0;
-  /** Of the entries checked this step: how many have a dense output, and how many need work after the kernels (a constraint, an output to copy). */
-  private stepCopiesOut = 0;
+  /** Of the entries checked this step, how many need work after the kernels (a constraint, an output to copy). */
   private stepFinishes = 0;
   private readonly excludedIds = new Set<number>();
   private readonly excludedPatterns: RegExp[] = [];
@@ -584,7 +583,6 @@ export abstract class Optimizer {
     const step = ++this.stepCount;
     const checked = this.stepChecked;
     checked.length = 0;
-    let copiesOut = 0;
     let finishes = 0;
     let missing: string[] | null = null;
     for (let i = 0; i < list.length; i++) {
@@ -602,11 +600,9 @@ export abstract class Optimizer {
       entry.checkedInStep = step;
       entry.output = outputs === null ? null : this.checkOutput(outputs[i] ?? null, entry, i);
       entry.copyTo = entry.grad !== null && variable.constraint === null ? entry.output : null;
-      if (entry.copyTo !== null) copiesOut++;
       if (variable.constraint !== null || (entry.output !== null && entry.copyTo === null)) finishes++;
       checked.push(entry);
     }
-    this.stepCopiesOut = copiesOut;
     this.stepFinishes = finishes;
     if (checked.length === 0) throw new Error(`${this.name}: no gradients provided for any variable: ${missing!.join(', ')}`);
     if (missing !== null) console.warn(`${this.name}: gradients do not exist for variables ${missing.join(', ')}; they are not updated`);
@@ -701,10 +697,12 @@ export abstract class Optimizer {
     const dense = this.stepDense;
     dense.length = 0;
     const sparse: SparseUpdate[] = [];
+    let copiesOut = false;
     for (const entry of checked) {
       entry.decay = this.decayOf(entry, learningRate);
       if (entry.grad !== null) {
         dense.push(entry as DenseUpdate);
+        if (entry.copyTo !== null) copiesOut = true;
         continue;
       }
       const { indices, rows, rowSize } = entry.sparse!;
@@ -721,7 +719,7 @@ export abstract class Optimizer {
       emaMomentum: this.useEma ? this.emaMomentum : null,
       emaOverwrite: this.useEma && frequency !== null && frequency > 0 && (this.iterations + 1) % frequency === 0,
       averages: this.averageStorages,
-      copiesOut: this.stepCopiesOut > 0,
+      copiesOut,
     };
   }
 
